@@ -1,0 +1,1 @@
+"""The ``sightline`` command line."""

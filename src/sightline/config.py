@@ -1,0 +1,122 @@
+"""Settings: one declarative table, read once at the edge (CLI, server) and passed down.
+
+Each field of :class:`Settings` is a row of the table: its name, type and default, the
+environment variable ``SIGHTLINE_<NAME>`` that overrides it, and a help text. Nothing below the
+CLI and server reads ``os.environ``; they call :meth:`Settings.load` and hand the result on.
+
+    >>> s = Settings.load(environ={"SIGHTLINE_PORT": "9000"})
+    >>> s.port
+    9000
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from sightline.errors import ConfigError
+
+__all__ = ["ENV_PREFIX", "Settings", "setting"]
+
+ENV_PREFIX = "SIGHTLINE_"
+
+
+def setting(default: Any, help: str) -> Any:
+    """A row of the settings table: its default and its help text."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of Sightline. Override with ``SIGHTLINE_<NAME>`` or a CLI flag."""
+
+    data_dir: Path = setting(
+        Path("sightline-data"), "Directory of the embedded stores (DuckDB files)."
+    )
+    prediction_store: str = setting(
+        "", "Prediction store URL (duckdb:///path.duckdb); empty = <data_dir>/predictions.duckdb."
+    )
+    metric_store: str = setting(
+        "", "Metric store URL (duckdb:///path.duckdb); empty = <data_dir>/metrics.duckdb."
+    )
+    host: str = setting("127.0.0.1", "Address the server listens on.")
+    port: int = setting(8000, "Port the server listens on.")
+    url: str = setting(
+        "http://127.0.0.1:8000", "Where the SDK and the CLI find a running Sightline server."
+    )
+    api_key: str = setting("", "API key sent by the SDK and CLI (empty = none).")
+    granularity: str = setting("1h", "Default window length of monitors: 5m, 15m, 1h, 1d or 1w.")
+    window_delay: float = setting(
+        300.0, "Seconds to wait after a window closes before computing it (late data)."
+    )
+    schedule_interval: float = setting(
+        30.0, "Seconds between two scheduler passes over the models (0 disables the scheduler)."
+    )
+    catchup_days: float = setting(
+        30.0, "How far back the scheduler looks for windows that were never computed (days)."
+    )
+    min_rows: int = setting(30, "Windows with fewer rows report insufficient data, not drift.")
+    max_body_bytes: int = setting(64 * 1024 * 1024, "Largest ingest request body accepted.")
+    log_level: str = setting("info", "Log level of the server: debug, info, warning, error.")
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from defaults, then ``environ`` (``SIGHTLINE_*``), then ``overrides``.
+
+        ``overrides`` whose value is None are ignored, so CLI flags can be passed straight in.
+        """
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            env = ENV_PREFIX + f.name.upper()
+            if environ is not None and env in environ:
+                values[f.name] = _parse(hints[f.name], environ[env], env)
+        for name, value in overrides.items():
+            if name not in hints:
+                raise ConfigError(f"unknown setting '{name}'")
+            if value is not None:
+                values[name] = _parse(hints[name], value, name) if isinstance(value, str) else value
+        return cls(**values)
+
+    @classmethod
+    def table(cls) -> list[dict[str, str]]:
+        """The settings table as rows (name, type, default, env, help), for docs and ``--help``."""
+        hints = get_type_hints(cls)
+        return [
+            {
+                "name": f.name,
+                "type": getattr(hints[f.name], "__name__", str(hints[f.name])),
+                "default": str(f.default),
+                "env": ENV_PREFIX + f.name.upper(),
+                "help": f.metadata["help"],
+            }
+            for f in dataclasses.fields(cls)
+        ]
+
+    @property
+    def prediction_store_url(self) -> str:
+        return self.prediction_store or f"duckdb:///{self.data_dir / 'predictions.duckdb'}"
+
+    @property
+    def metric_store_url(self) -> str:
+        return self.metric_store or f"duckdb:///{self.data_dir / 'metrics.duckdb'}"
+
+
+def _parse(kind: Any, raw: str, where: str) -> Any:
+    try:
+        if kind is bool:
+            lowered = raw.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind in (int, float, Path, str):
+            return kind(raw)
+    except ValueError:
+        name = getattr(kind, "__name__", str(kind))
+        raise ConfigError(f"{where}: expected {name}, got {raw!r}") from None
+    raise ConfigError(f"{where}: unsupported setting type {kind!r}")

@@ -1,0 +1,1 @@
+"""HTML/JSON rendering of results. Computes nothing."""

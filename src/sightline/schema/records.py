@@ -1,0 +1,180 @@
+"""Records as they travel from the SDK to the collector, and their validation.
+
+The wire format of ``POST /v1/ingest`` is ``{"records": [...]}``, each record one of:
+
+    {"kind": "prediction", "model": "churn", "record_id": "…", "request_id": "…",
+     "ts": "2026-03-04T10:17:00Z", "model_version": "v2", "features": {"age": 31},
+     "prediction": 0.83, "tags": {"region": "eu"}, "sample_rate": 1.0}
+    {"kind": "feedback", "model": "churn", "record_id": "…", "request_id": "…",
+     "ts": 1772619420.0, "target": 1}
+
+``prediction`` is one value or an object of named outputs (``{"label": 1, "score": 0.83}``).
+``ts`` is ISO 8601 or epoch seconds; ``record_id`` makes retries idempotent and is generated
+when missing, as is a prediction's ``request_id``.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sightline.errors import ValidationError
+from sightline.schema.windows import parse_time
+
+__all__ = ["FeedbackRecord", "PredictionRecord", "parse_records"]
+
+MAX_ID_LENGTH = 256
+MAX_ERRORS = 100
+
+
+@dataclass(slots=True)
+class PredictionRecord:
+    model: str
+    record_id: str
+    request_id: str
+    ts: datetime
+    features: Mapping[str, object]
+    prediction: object
+    model_version: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    sample_rate: float = 1.0
+
+
+@dataclass(slots=True)
+class FeedbackRecord:
+    model: str
+    record_id: str
+    request_id: str
+    ts: datetime
+    target: object
+
+
+Record = PredictionRecord | FeedbackRecord
+
+
+def parse_records(
+    payload: object, received_at: datetime
+) -> tuple[list[Record], list[ValidationError]]:
+    """Parse an ingest payload into records, and every error found (with index and field).
+
+    Records without ``ts`` get ``received_at``. At most ``MAX_ERRORS`` errors are returned.
+    """
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("records"), list):
+        raise ValidationError('the body must be a JSON object {"records": [...]}', field="records")
+    records: list[Record] = []
+    errors: list[ValidationError] = []
+    for index, raw in enumerate(payload["records"]):
+        try:
+            records.append(parse_record(raw, index, received_at))
+        except ValidationError as error:
+            errors.append(error)
+            if len(errors) >= MAX_ERRORS:
+                break
+    return records, errors
+
+
+def parse_record(raw: object, index: int, received_at: datetime) -> Record:
+    if not isinstance(raw, Mapping):
+        raise ValidationError("a record must be a JSON object", index=index)
+    kind = raw.get("kind", "prediction")
+    model = _name(raw.get("model"), "model", index)
+    record_id = _optional_id(raw.get("record_id"), "record_id", index) or uuid.uuid4().hex
+    ts = _time(raw.get("ts"), index, received_at)
+    if kind == "prediction":
+        features = raw.get("features", {})
+        if not isinstance(features, Mapping):
+            raise ValidationError(
+                "must be an object of feature values", index=index, field="features"
+            )
+        for name in features:
+            if not isinstance(name, str):
+                raise ValidationError(
+                    "feature names must be strings", index=index, field="features"
+                )
+        if "prediction" not in raw:
+            raise ValidationError("is required for a prediction", index=index, field="prediction")
+        return PredictionRecord(
+            model=model,
+            record_id=record_id,
+            request_id=_optional_id(raw.get("request_id"), "request_id", index) or record_id,
+            ts=ts,
+            features=features,
+            prediction=raw["prediction"],
+            model_version=_optional_id(raw.get("model_version"), "model_version", index) or "",
+            tags=_tags(raw.get("tags"), index),
+            sample_rate=_sample_rate(raw.get("sample_rate", 1.0), index),
+        )
+    if kind == "feedback":
+        request_id = _optional_id(raw.get("request_id"), "request_id", index)
+        if not request_id:
+            raise ValidationError(
+                "is required for feedback: it names the prediction the target belongs to",
+                index=index,
+                field="request_id",
+            )
+        if "target" not in raw:
+            raise ValidationError("is required for feedback", index=index, field="target")
+        return FeedbackRecord(model, record_id, request_id, ts, raw["target"])
+    raise ValidationError(
+        f"unknown record kind {kind!r:.40}; use 'prediction' or 'feedback'",
+        index=index,
+        field="kind",
+    )
+
+
+def _name(value: object, field: str, index: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            "is required and must be a non-empty string", index=index, field=field
+        )
+    if len(value) > 128 or not value.isprintable():
+        raise ValidationError("must be 1 to 128 printable characters", index=index, field=field)
+    return value
+
+
+def _optional_id(value: object, field: str, index: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValidationError("must be a string", index=index, field=field)
+    text = str(value)
+    if len(text) > MAX_ID_LENGTH:
+        raise ValidationError(
+            f"must be at most {MAX_ID_LENGTH} characters", index=index, field=field
+        )
+    return text
+
+
+def _time(value: object, index: int, default: datetime) -> datetime:
+    if value is None:
+        return default
+    try:
+        return parse_time(value)
+    except ValidationError as error:
+        raise ValidationError(error.message, index=index, field="ts") from None
+
+
+def _tags(value: object, index: int) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError("must be an object of string values", index=index, field="tags")
+    tags: dict[str, str] = {}
+    for key, tag in value.items():
+        if isinstance(tag, Mapping | list) or not isinstance(key, str):
+            raise ValidationError("must be flat key/value pairs", index=index, field=f"tags.{key}")
+        tags[key] = str(tag)
+    return tags
+
+
+def _sample_rate(value: Any, index: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError("must be a number in (0, 1]", index=index, field="sample_rate")
+    rate = float(value)
+    if math.isnan(rate) or not 0.0 < rate <= 1.0:
+        raise ValidationError("must be a number in (0, 1]", index=index, field="sample_rate")
+    return rate

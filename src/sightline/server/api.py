@@ -1,0 +1,186 @@
+"""The HTTP API (``/v1/...``): ingest, models, metric points, job runs, references."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from sightline.errors import NotFoundError, ValidationError
+from sightline.schema import parse_time
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+ARROW_STREAM = "application/vnd.apache.arrow.stream"
+
+
+def services(request: Request) -> Any:
+    return request.app.state.services
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything larger than ``limit`` bytes."""
+    too_large = ValidationError(
+        f"the request body is larger than {limit} bytes; send smaller batches "
+        "(or raise SIGHTLINE_MAX_BODY_BYTES)",
+        field="body",
+    )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(too_large)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(too_large)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class PayloadTooLarge(Exception):
+    def __init__(self, error: ValidationError):
+        self.error = error
+
+
+@router.get("/healthz", tags=["service"])
+def healthz() -> dict[str, str]:
+    """Liveness: the server answers."""
+    return {"status": "ok"}
+
+
+@router.post("/v1/ingest", tags=["ingest"])
+async def ingest(request: Request) -> dict[str, Any]:
+    """Store a batch ``{"records": [...]}`` of predictions and feedback.
+
+    Answers only once the batch is durable. A malformed record fails the whole batch with 422
+    and a list of errors, each with the record's ``index`` and the ``field``.
+    """
+    svc = services(request)
+    body = await read_body(request, svc.settings.max_body_bytes)
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ValidationError(f"the body is not valid JSON: {error}", field="body") from None
+    count = await run_in_threadpool(svc.ingestor.ingest, payload, datetime.now(UTC))
+    return {"accepted": count}
+
+
+@router.get("/v1/models", tags=["query"])
+def list_models(request: Request) -> dict[str, Any]:
+    """Every model that has logged data, with its schema, volume and last computed window."""
+    svc = services(request)
+    models = []
+    for info in svc.predictions.models():
+        entry = info.to_dict()
+        runs = svc.metrics.runs(info.name, limit=1)
+        entry["last_run"] = runs[0].to_dict() if runs else None
+        models.append(entry)
+    return {"models": models}
+
+
+def _model_info(svc: Any, model: str) -> Any:
+    info = next((m for m in svc.predictions.models() if m.name == model), None)
+    if info is None:
+        raise NotFoundError(f"model '{model}' has logged nothing yet")
+    return info
+
+
+@router.get("/v1/models/{model}", tags=["query"])
+def get_model(model: str, request: Request) -> dict[str, Any]:
+    result: dict[str, Any] = _model_info(services(request), model).to_dict()
+    return result
+
+
+def _time_param(value: str | None, name: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_time(value, name)
+    except ValidationError as error:
+        raise ValidationError(error.message, field=name) from None
+
+
+@router.get("/v1/models/{model}/metrics", tags=["query"])
+def get_metrics(
+    model: str,
+    request: Request,
+    metric: str | None = None,
+    column: str | None = None,
+    granularity: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    version: str | None = None,
+    distributions: bool = True,
+) -> dict[str, Any]:
+    """Metric points of ``model``, oldest first, filtered by metric, column, granularity, model
+    version and time range (``start``/``end``: ISO 8601 or epoch seconds).
+    ``distributions=false`` leaves out the binned distributions kept in drift details."""
+    svc = services(request)
+    points = svc.metrics.query(
+        model,
+        metric=metric,
+        column=column,
+        granularity=granularity,
+        start=_time_param(start, "start"),
+        end=_time_param(end, "end"),
+        model_version=version,
+    )
+    rows = [p.to_dict() for p in points]
+    if not distributions:
+        for row in rows:
+            row["details"].pop("distribution", None)
+    return {"model": model, "points": rows}
+
+
+@router.get("/v1/models/{model}/runs", tags=["jobs"])
+def get_runs(model: str, request: Request, limit: int = 100) -> dict[str, Any]:
+    """The latest job runs of ``model``, newest first."""
+    return {"runs": [r.to_dict() for r in services(request).metrics.runs(model, limit=limit)]}
+
+
+class RunRequest(BaseModel):
+    start: str = Field(alias="from", description="Start of the range (ISO 8601 or epoch seconds)")
+    end: str = Field(alias="to", description="End of the range, exclusive")
+    granularity: str | None = None
+
+
+@router.post("/v1/models/{model}/runs", tags=["jobs"])
+async def run_windows(model: str, body: RunRequest, request: Request) -> dict[str, Any]:
+    """Compute every window overlapping ``[from, to)`` now, replacing earlier results."""
+    svc = services(request)
+    _model_info(svc, model)
+    start = parse_time(body.start, "from")
+    end = parse_time(body.end, "to")
+    if end <= start:
+        raise ValidationError("'to' must be after 'from'", field="to")
+    runs = await run_in_threadpool(svc.runner.run_range, model, start, end, body.granularity)
+    return {"runs": [r.to_dict() for r in runs]}
+
+
+@router.put("/v1/models/{model}/references/{name}", tags=["references"])
+async def put_reference(model: str, name: str, request: Request) -> dict[str, Any]:
+    """Store the reference dataset ``name`` of ``model`` from an Arrow IPC stream body."""
+    svc = services(request)
+    body = await read_body(request, svc.settings.max_body_bytes)
+    if request.headers.get("content-type", "").split(";")[0].strip() != ARROW_STREAM:
+        raise ValidationError(f"send the reference as content-type {ARROW_STREAM}", field="body")
+    try:
+        table = pa.ipc.open_stream(body).read_all()
+    except (pa.ArrowInvalid, OSError) as error:
+        raise ValidationError(
+            f"the body is not a valid Arrow IPC stream: {error}", field="body"
+        ) from None
+    await run_in_threadpool(svc.predictions.save_reference, model, name, table)
+    return {
+        "model": model,
+        "reference": name,
+        "n_rows": table.num_rows,
+        "columns": table.column_names,
+    }

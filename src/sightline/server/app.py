@@ -1,0 +1,134 @@
+"""The server's app factory: stores, ingestion, jobs and scheduler wired into one FastAPI app.
+
+>>> app = create_app(Settings.load())                      # doctest: +SKIP
+>>> uvicorn.run(app, host="127.0.0.1", port=8000)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from sightline.config import Settings
+from sightline.errors import (
+    BatchError,
+    ComputeError,
+    ConfigError,
+    NotFoundError,
+    SightlineError,
+    StoreError,
+    TransportError,
+    ValidationError,
+)
+from sightline.monitoring import Clock, JobRunner, Monitor, Scheduler
+from sightline.server import api, dashboard
+from sightline.server.ingest import Ingestor
+from sightline.store import MetricStore, PredictionStore, open_metric_store, open_prediction_store
+
+__all__ = ["Services", "create_app"]
+
+log = logging.getLogger("sightline.server")
+
+#: HTTP status of each error family; the first match in this order wins.
+STATUS: list[tuple[type[SightlineError], int]] = [
+    (NotFoundError, 404),
+    (ValidationError, 422),
+    (ComputeError, 422),
+    (ConfigError, 400),
+    (StoreError, 503),
+    (TransportError, 502),
+    (SightlineError, 500),
+]
+
+
+@dataclass
+class Services:
+    """What the routes work with; one per app, at ``app.state.services``."""
+
+    settings: Settings
+    predictions: PredictionStore
+    metrics: MetricStore
+    ingestor: Ingestor
+    runner: JobRunner
+    scheduler: Scheduler
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    start_scheduler: bool = True,
+) -> FastAPI:
+    """The Sightline server as an ASGI app. Stores open when the app starts and close when it
+    stops; the scheduler runs while it serves (unless ``start_scheduler`` is False or
+    ``settings.schedule_interval`` is 0)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        predictions = open_prediction_store(settings.prediction_store_url)
+        try:
+            metrics = open_metric_store(settings.metric_store_url)
+        except BaseException:
+            predictions.close()
+            raise
+        runner = JobRunner(
+            predictions,
+            metrics,
+            default=Monitor(granularity=settings.granularity, min_rows=settings.min_rows),
+        )
+        scheduler = Scheduler(
+            runner,
+            clock=clock,
+            delay=timedelta(seconds=settings.window_delay),
+            catchup=timedelta(days=settings.catchup_days),
+            interval=settings.schedule_interval,
+        )
+        app.state.services = Services(
+            settings, predictions, metrics, Ingestor(predictions), runner, scheduler
+        )
+        if start_scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+            predictions.close()
+            metrics.close()
+
+    app = FastAPI(
+        title="Sightline",
+        version="0.1.0",
+        summary="ML monitoring: ingest predictions, query metrics, dashboard.",
+        lifespan=lifespan,
+    )
+    app.include_router(api.router)
+    app.include_router(dashboard.router)
+
+    @app.exception_handler(SightlineError)
+    async def sightline_error(request: Request, error: SightlineError) -> JSONResponse:
+        status = next(code for kind, code in STATUS if isinstance(error, kind))
+        body: dict[str, object] = {"error": type(error).__name__, "message": str(error)}
+        if isinstance(error, BatchError):
+            body["errors"] = [e.to_dict() for e in error.errors]
+        elif isinstance(error, ValidationError):
+            body["errors"] = [error.to_dict()]
+        if status >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, error)
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(api.PayloadTooLarge)
+    async def payload_too_large(request: Request, error: api.PayloadTooLarge) -> JSONResponse:
+        body = {
+            "error": "PayloadTooLarge",
+            "message": str(error.error),
+            "errors": [error.error.to_dict()],
+        }
+        return JSONResponse(body, status_code=413)
+
+    return app

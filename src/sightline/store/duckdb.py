@@ -1,0 +1,486 @@
+"""The embedded DuckDB backend of the prediction store and the metric store.
+
+One file per store, owned by one process (the server). Each model gets a predictions table and
+a feedback table whose columns follow its pinned schema; a schema change adds columns, it never
+rewrites them. Writes are transactions: when :meth:`DuckDBPredictionStore.write` returns, the
+data is in DuckDB's write-ahead log on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from sightline.errors import NotFoundError, StoreError
+from sightline.schema import ColumnSpec, ColumnType, JobRun, MetricPoint, ModelSchema, Window
+from sightline.store.base import FeedbackRow, ModelInfo, PredictionRow, WriteBatch
+
+__all__ = ["DuckDBMetricStore", "DuckDBPredictionStore"]
+
+SQL_TYPES = {
+    ColumnType.NUMBER: "DOUBLE",
+    ColumnType.STRING: "VARCHAR",
+    ColumnType.BOOLEAN: "BOOLEAN",
+}
+ARROW_TYPES = {
+    ColumnType.NUMBER: pa.float64(),
+    ColumnType.STRING: pa.string(),
+    ColumnType.BOOLEAN: pa.bool_(),
+}
+TS = pa.timestamp("us")
+
+
+def quote(name: str) -> str:
+    """A SQL identifier for any column name."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def naive_utc(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+def aware_utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+class Database:
+    """One DuckDB file. Writers take turns (one lock); readers get their own cursor and read a
+    consistent snapshot while a write goes on."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(str(path))
+        except duckdb.IOException as error:
+            raise StoreError(
+                f"cannot open {path}: {error}. If a Sightline server is running on this data "
+                "directory, talk to it (--url) instead of opening its files."
+            ) from error
+        self.lock = threading.RLock()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.lock, self.con.cursor() as cursor:
+            cursor.begin()
+            try:
+                yield cursor
+            except BaseException:
+                cursor.rollback()
+                raise
+            cursor.commit()
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self.con.cursor() as cursor:
+            yield cursor
+
+    def close(self) -> None:
+        with self.lock:
+            self.con.close()
+
+
+class DuckDBPredictionStore:
+    """Prediction store in an embedded DuckDB file."""
+
+    def __init__(self, path: Path):
+        self.db = Database(path)
+        with self.db.transaction() as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS sl_models (name VARCHAR PRIMARY KEY, id INTEGER,"
+                " schema JSON, created_at TIMESTAMP, updated_at TIMESTAMP)"
+            )
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS sl_schema_changes (model VARCHAR, changed_at TIMESTAMP,"
+                " change VARCHAR)"
+            )
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS sl_references (model VARCHAR, name VARCHAR,"
+                " table_name VARCHAR, n_rows BIGINT, created_at TIMESTAMP,"
+                " PRIMARY KEY (model, name))"
+            )
+            rows = con.execute("SELECT name, id, schema FROM sl_models").fetchall()
+        self._models: dict[str, tuple[int, ModelSchema]] = {
+            name: (model_id, ModelSchema.from_dict(json.loads(schema)))
+            for name, model_id, schema in rows
+        }
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def schema(self, model: str) -> ModelSchema | None:
+        entry = self._models.get(model)
+        return entry[1] if entry else None
+
+    def _save_schema(
+        self, con: duckdb.DuckDBPyConnection, schema: ModelSchema, changes: list[str]
+    ) -> None:
+        now = naive_utc(datetime.now(UTC))
+        entry = self._models.get(schema.model)
+        if entry is None:
+            model_id = 1 + max((i for i, _ in self._models.values()), default=0)
+            con.execute(
+                f"CREATE TABLE {_predictions(model_id)} (record_id VARCHAR, request_id VARCHAR,"
+                " ts TIMESTAMP, received_at TIMESTAMP, model_version VARCHAR, sample_rate DOUBLE,"
+                " tags JSON)"
+            )
+            con.execute(
+                f"CREATE TABLE {_feedback(model_id)} (record_id VARCHAR, request_id VARCHAR,"
+                " ts TIMESTAMP, received_at TIMESTAMP)"
+            )
+            con.execute(
+                "INSERT INTO sl_models VALUES (?, ?, ?, ?, ?)",
+                [schema.model, model_id, json.dumps(schema.to_dict()), now, now],
+            )
+            old = ModelSchema(schema.model)
+        else:
+            model_id, old = entry
+            con.execute(
+                "UPDATE sl_models SET schema = ?, updated_at = ? WHERE name = ?",
+                [json.dumps(schema.to_dict()), now, schema.model],
+            )
+        known = {c.name for c in (*old.features, *old.outputs)}
+        for column in (*schema.features, *schema.outputs):
+            if column.name not in known:
+                con.execute(
+                    f"ALTER TABLE {_predictions(model_id)} ADD COLUMN {quote(column.name)}"
+                    f" {SQL_TYPES[column.type]}"
+                )
+        if schema.target is not None and old.target is None:
+            con.execute(
+                f"ALTER TABLE {_feedback(model_id)} ADD COLUMN target"
+                f" {SQL_TYPES[schema.target.type]}"
+            )
+        for change in changes:
+            con.execute(
+                "INSERT INTO sl_schema_changes VALUES (?, ?, ?)", [schema.model, now, change]
+            )
+        self._models[schema.model] = (model_id, schema)
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self, batch: WriteBatch) -> None:
+        previous = dict(self._models)
+        try:
+            with self.db.transaction() as con:
+                for schema, changes in batch.schemas.values():
+                    self._save_schema(con, schema, changes)
+                for model, rows in batch.predictions.items():
+                    if rows:
+                        model_id, schema = self._models[model]
+                        _insert(con, _predictions(model_id), _prediction_table(schema, rows))
+                for model, feedback in batch.feedback.items():
+                    if feedback:
+                        model_id, schema = self._models[model]
+                        _insert(con, _feedback(model_id), _feedback_table(schema, feedback))
+        except duckdb.Error as error:
+            self._models = previous
+            raise StoreError(f"writing {batch.n_records} records failed: {error}") from error
+        except BaseException:
+            self._models = previous
+            raise
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _model(self, model: str) -> tuple[int, ModelSchema]:
+        entry = self._models.get(model)
+        if entry is None:
+            raise NotFoundError(f"model '{model}' has logged nothing yet")
+        return entry
+
+    def read_window(self, model: str, window: Window, model_version: str | None = None) -> pa.Table:
+        model_id, schema = self._model(model)
+        target = "f.target" if schema.target is not None else "NULL"
+        version = " AND p.model_version = ?" if model_version is not None else ""
+        params: list[Any] = [naive_utc(window.start), naive_utc(window.end)]
+        if model_version is not None:
+            params.append(model_version)
+        sql = (
+            f"WITH p AS (SELECT * FROM {_predictions(model_id)} p"
+            f" WHERE p.ts >= ? AND p.ts < ?{version}),"
+            f" f AS (SELECT request_id, arg_max({target.removeprefix('f.')}, received_at)"
+            f" AS target, arg_max(ts, received_at) AS ts FROM {_feedback(model_id)}"
+            " WHERE request_id IN (SELECT request_id FROM p) GROUP BY request_id)"
+            f" SELECT p.*, {target} AS target, f.ts AS feedback_ts FROM p"
+            " LEFT JOIN f ON p.request_id = f.request_id ORDER BY p.ts"
+        )
+        with self.db.reading() as con:
+            return con.sql(sql, params=params).to_arrow_table()
+
+    def models(self) -> list[ModelInfo]:
+        infos = []
+        with self.db.reading() as con:
+            for name, (model_id, schema) in sorted(self._models.items()):
+                row = con.execute(
+                    f"SELECT count(*), min(ts), max(ts) FROM {_predictions(model_id)}"
+                ).fetchall()[0]
+                fb = con.execute(f"SELECT count(*) FROM {_feedback(model_id)}").fetchall()[0]
+                assert row is not None
+                assert fb is not None
+                infos.append(
+                    ModelInfo(
+                        name,
+                        schema,
+                        int(row[0]),
+                        int(fb[0]),
+                        aware_utc(row[1]) if row[1] else None,
+                        aware_utc(row[2]) if row[2] else None,
+                    )
+                )
+        return infos
+
+    # -- references -------------------------------------------------------------------------
+
+    def save_reference(self, model: str, name: str, table: pa.Table) -> None:
+        model_id, _ = self._model(model)
+        table_name = f"reference_{model_id}_{hashlib.sha1(name.encode()).hexdigest()[:12]}"
+        with self.db.transaction() as con:
+            con.register("sl_reference_upload", table)
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TABLE {table_name} AS SELECT * FROM sl_reference_upload"
+                )
+            finally:
+                con.unregister("sl_reference_upload")
+            con.execute(
+                "INSERT OR REPLACE INTO sl_references VALUES (?, ?, ?, ?, ?)",
+                [model, name, table_name, table.num_rows, naive_utc(datetime.now(UTC))],
+            )
+
+    def read_reference(self, model: str, name: str) -> pa.Table | None:
+        with self.db.reading() as con:
+            rows = con.execute(
+                "SELECT table_name FROM sl_references WHERE model = ? AND name = ?", [model, name]
+            ).fetchall()
+            if not rows:
+                return None
+            row = rows[0]
+            return con.sql(f"SELECT * FROM {row[0]}").to_arrow_table()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class DuckDBMetricStore:
+    """Metric store in an embedded DuckDB file."""
+
+    def __init__(self, path: Path):
+        self.db = Database(path)
+        with self.db.transaction() as con:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS metric_points (model VARCHAR, model_version VARCHAR,"
+                ' monitor VARCHAR, metric VARCHAR, "column" VARCHAR, segment_key VARCHAR,'
+                " segment_value VARCHAR, window_start TIMESTAMP, window_end TIMESTAMP,"
+                " granularity VARCHAR, value DOUBLE, n_rows BIGINT, details JSON,"
+                " computed_at TIMESTAMP)"
+            )
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS job_runs (model VARCHAR, monitor VARCHAR,"
+                " granularity VARCHAR, window_start TIMESTAMP, window_end TIMESTAMP,"
+                " status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, n_rows BIGINT,"
+                " error VARCHAR)"
+            )
+
+    def replace_window(
+        self, model: str, monitor: str, window: Window, points: Sequence[MetricPoint]
+    ) -> None:
+        now = naive_utc(datetime.now(UTC))
+        table = pa.table(
+            {
+                "model": pa.array([p.model for p in points], pa.string()),
+                "model_version": pa.array([p.model_version for p in points], pa.string()),
+                "monitor": pa.array([p.monitor for p in points], pa.string()),
+                "metric": pa.array([p.metric for p in points], pa.string()),
+                "column": pa.array([p.column for p in points], pa.string()),
+                "segment_key": pa.array([p.segment_key for p in points], pa.string()),
+                "segment_value": pa.array([p.segment_value for p in points], pa.string()),
+                "window_start": pa.array([naive_utc(p.window_start) for p in points], TS),
+                "window_end": pa.array([naive_utc(p.window_end) for p in points], TS),
+                "granularity": pa.array([p.granularity for p in points], pa.string()),
+                "value": pa.array([p.value for p in points], pa.float64()),
+                "n_rows": pa.array([p.n_rows for p in points], pa.int64()),
+                "details": pa.array(
+                    [json.dumps(p.details, default=str) for p in points], pa.string()
+                ),
+                "computed_at": pa.array([now] * len(points), TS),
+            }
+        )
+        with self.db.transaction() as con:
+            con.execute(
+                "DELETE FROM metric_points WHERE model = ? AND monitor = ? AND granularity = ?"
+                " AND window_start = ?",
+                [model, monitor, window.granularity, naive_utc(window.start)],
+            )
+            if points:
+                _insert(con, "metric_points", table)
+
+    def query(
+        self,
+        model: str,
+        *,
+        metric: str | None = None,
+        column: str | None = None,
+        granularity: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        model_version: str | None = None,
+    ) -> list[MetricPoint]:
+        where, params = ["model = ?"], [model]
+        for name, value in (
+            ("metric", metric),
+            ('"column"', column),
+            ("granularity", granularity),
+            ("model_version", model_version),
+        ):
+            if value is not None:
+                where.append(f"{name} = ?")
+                params.append(value)
+        if start is not None:
+            where.append("window_start >= ?")
+            params.append(naive_utc(start))  # type: ignore[arg-type]
+        if end is not None:
+            where.append("window_end <= ?")
+            params.append(naive_utc(end))  # type: ignore[arg-type]
+        sql = (
+            "SELECT model, metric, window_start, window_end, granularity, value, n_rows,"
+            ' "column", model_version, monitor, segment_key, segment_value, details'
+            f" FROM metric_points WHERE {' AND '.join(where)}"
+            ' ORDER BY window_start, metric, "column"'
+        )
+        with self.db.reading() as con:
+            rows = con.execute(sql, params).fetchall()
+        return [
+            MetricPoint(
+                model=r[0],
+                metric=r[1],
+                window_start=aware_utc(r[2]),
+                window_end=aware_utc(r[3]),
+                granularity=r[4],
+                value=r[5],
+                n_rows=r[6],
+                column=r[7],
+                model_version=r[8],
+                monitor=r[9],
+                segment_key=r[10],
+                segment_value=r[11],
+                details=json.loads(r[12]) if r[12] else {},
+            )
+            for r in rows
+        ]
+
+    def record_run(self, run: JobRun) -> None:
+        with self.db.transaction() as con:
+            con.execute(
+                "INSERT INTO job_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run.model,
+                    run.monitor,
+                    run.granularity,
+                    naive_utc(run.window_start),
+                    naive_utc(run.window_end),
+                    run.status,
+                    naive_utc(run.started_at),
+                    naive_utc(run.finished_at),
+                    run.n_rows,
+                    run.error,
+                ],
+            )
+
+    def runs(self, model: str, limit: int = 100) -> list[JobRun]:
+        with self.db.reading() as con:
+            rows = con.execute(
+                "SELECT model, monitor, granularity, window_start, window_end, status, started_at,"
+                " finished_at, n_rows, error FROM job_runs WHERE model = ?"
+                " ORDER BY finished_at DESC LIMIT ?",
+                [model, limit],
+            ).fetchall()
+        return [
+            JobRun(
+                r[0],
+                r[1],
+                r[2],
+                aware_utc(r[3]),
+                aware_utc(r[4]),
+                r[5],
+                aware_utc(r[6]),
+                aware_utc(r[7]),
+                r[8],
+                r[9],
+            )
+            for r in rows
+        ]
+
+    def computed_windows(self, model: str, granularity: str, since: datetime) -> set[datetime]:
+        with self.db.reading() as con:
+            rows = con.execute(
+                "SELECT DISTINCT window_start FROM job_runs WHERE model = ? AND granularity = ?"
+                " AND window_start >= ? AND status <> 'error'",
+                [model, granularity, naive_utc(since)],
+            ).fetchall()
+        return {aware_utc(r[0]) for r in rows}
+
+    def models(self) -> list[str]:
+        with self.db.reading() as con:
+            rows = con.execute("SELECT DISTINCT model FROM metric_points ORDER BY model").fetchall()
+        return [r[0] for r in rows]
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _predictions(model_id: int) -> str:
+    return f"predictions_{model_id}"
+
+
+def _feedback(model_id: int) -> str:
+    return f"feedback_{model_id}"
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+    con.register("sl_batch", data)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM sl_batch")
+    finally:
+        con.unregister("sl_batch")
+
+
+def _column(spec: ColumnSpec, values: list[Any]) -> pa.Array:
+    return pa.array(values, ARROW_TYPES[spec.type])
+
+
+def _prediction_table(schema: ModelSchema, rows: list[PredictionRow]) -> pa.Table:
+    columns: dict[str, pa.Array] = {
+        "record_id": pa.array([r.record_id for r in rows], pa.string()),
+        "request_id": pa.array([r.request_id for r in rows], pa.string()),
+        "ts": pa.array([naive_utc(r.ts) for r in rows], TS),
+        "received_at": pa.array([naive_utc(r.received_at) for r in rows], TS),
+        "model_version": pa.array([r.model_version for r in rows], pa.string()),
+        "sample_rate": pa.array([r.sample_rate for r in rows], pa.float64()),
+        "tags": pa.array([json.dumps(r.tags) if r.tags else None for r in rows], pa.string()),
+    }
+    for spec in schema.features:
+        columns[spec.name] = _column(spec, [r.features.get(spec.name) for r in rows])
+    for spec in schema.outputs:
+        columns[spec.name] = _column(spec, [r.outputs.get(spec.name) for r in rows])
+    return pa.table(columns)
+
+
+def _feedback_table(schema: ModelSchema, rows: list[FeedbackRow]) -> pa.Table:
+    assert schema.target is not None, "feedback is written after its target type is known"
+    return pa.table(
+        {
+            "record_id": pa.array([r.record_id for r in rows], pa.string()),
+            "request_id": pa.array([r.request_id for r in rows], pa.string()),
+            "ts": pa.array([naive_utc(r.ts) for r in rows], TS),
+            "received_at": pa.array([naive_utc(r.received_at) for r in rows], TS),
+            "target": _column(schema.target, [r.target for r in rows]),
+        }
+    )
