@@ -24,9 +24,19 @@ __all__ = ["ENV_PREFIX", "Settings", "setting"]
 ENV_PREFIX = "SIGHTLINE_"
 
 
-def setting(default: Any, help: str) -> Any:
-    """A row of the settings table: its default and its help text."""
-    return field(default=default, metadata={"help": help})
+def setting(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> Any:
+    """A row of the settings table: default, help text, and the values it accepts."""
+    return field(
+        default=default,
+        metadata={"help": help, "choices": choices, "minimum": minimum, "maximum": maximum},
+    )
 
 
 @dataclass(frozen=True)
@@ -43,24 +53,63 @@ class Settings:
         "", "Metric store URL (duckdb:///path.duckdb); empty = <data_dir>/metrics.duckdb."
     )
     host: str = setting("127.0.0.1", "Address the server listens on.")
-    port: int = setting(8000, "Port the server listens on.")
+    port: int = setting(8000, "Port the server listens on.", minimum=1, maximum=65535)
     url: str = setting(
         "http://127.0.0.1:8000", "Where the SDK and the CLI find a running Sightline server."
     )
     api_key: str = setting("", "API key sent by the SDK and CLI (empty = none).")
-    granularity: str = setting("1h", "Default window length of monitors: 5m, 15m, 1h, 1d or 1w.")
+    granularity: str = setting(
+        "1h",
+        "Default window length of monitors: 5m, 15m, 1h, 1d or 1w.",
+        choices=("5m", "15m", "1h", "1d", "1w"),
+    )
     window_delay: float = setting(
-        300.0, "Seconds to wait after a window closes before computing it (late data)."
+        300.0, "Seconds to wait after a window closes before computing it (late data).", minimum=0
     )
     schedule_interval: float = setting(
-        30.0, "Seconds between two scheduler passes over the models (0 disables the scheduler)."
+        30.0,
+        "Seconds between two scheduler passes over the models (0 disables the scheduler).",
+        minimum=0,
     )
     catchup_days: float = setting(
-        30.0, "How far back the scheduler looks for windows that were never computed (days)."
+        30.0,
+        "How far back the scheduler looks for windows that were never computed (days).",
+        minimum=0,
     )
-    min_rows: int = setting(30, "Windows with fewer rows report insufficient data, not drift.")
-    max_body_bytes: int = setting(64 * 1024 * 1024, "Largest ingest request body accepted.")
-    log_level: str = setting("info", "Log level of the server: debug, info, warning, error.")
+    min_rows: int = setting(
+        30, "Windows with fewer rows report insufficient data, not drift.", minimum=1
+    )
+    max_body_bytes: int = setting(
+        64 * 1024 * 1024, "Largest ingest request body accepted (bytes).", minimum=1024
+    )
+    log_level: str = setting(
+        "info",
+        "Log level of the server: debug, info, warning, error.",
+        choices=("debug", "info", "warning", "error"),
+    )
+
+    def __post_init__(self) -> None:
+        hints = get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            env = ENV_PREFIX + f.name.upper()
+            kind = hints[f.name]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, value := float(value))
+            if kind is Path and isinstance(value, str):
+                object.__setattr__(self, f.name, value := Path(value))
+            if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
+                raise ConfigError(f"{env}: expected {kind.__name__}, got {value!r}")
+            choices, low, high = (f.metadata[k] for k in ("choices", "minimum", "maximum"))
+            if choices is not None and value not in choices:
+                raise ConfigError(f"{env}: expected one of {', '.join(choices)}, got {value!r}")
+            if isinstance(value, int | float):
+                if value != value:
+                    raise ConfigError(f"{env}: expected a number, got NaN")
+                if low is not None and value < low:
+                    raise ConfigError(f"{env}: must be at least {low:g}, got {value!r}")
+                if high is not None and value > high:
+                    raise ConfigError(f"{env}: must be at most {high:g}, got {value!r}")
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

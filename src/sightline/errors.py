@@ -70,11 +70,10 @@ class BatchError(ValidationError):
         self.errors = errors
         first = errors[0] if errors else ValidationError("invalid batch")
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        super().__init__(f"{first}{more}", index=first.index, field=first.field)
-        self.message = str(first) + more
+        super().__init__(first.message + more, index=first.index, field=first.field)
 
     def to_dict(self) -> dict[str, object]:
-        return {"message": self.message, "errors": [e.to_dict() for e in self.errors]}
+        return {"message": str(self), "errors": [e.to_dict() for e in self.errors]}
 
 
 class NotFoundError(SightlineError):

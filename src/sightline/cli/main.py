@@ -203,8 +203,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_settings(args: argparse.Namespace) -> int:
     rows = Settings.table()
+    if args.markdown:
+        print(settings_markdown())
+        return EXIT_OK
     _print_table(["env", "default", "help"], [[r["env"], r["default"], r["help"]] for r in rows])
     return EXIT_OK
+
+
+def settings_markdown() -> str:
+    """The settings table as Markdown (docs/configuration.md embeds it)."""
+    lines = ["| Variable | Type | Default | Meaning |", "|---|---|---|---|"]
+    for r in Settings.table():
+        default = f"`{r['default']}`" if r["default"] else "(empty)"
+        lines.append(f"| `{r['env']}` | {r['type']} | {default} | {r['help']} |")
+    return "\n".join(lines)
 
 
 def _print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -294,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("settings", help="print every setting with its environment variable")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=cmd_settings)
     return parser
 

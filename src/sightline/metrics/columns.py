@@ -13,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sightline.schema.model import number_label
+
 __all__ = ["CategoricalCounts", "ColumnKind", "NumericalValues", "infer_kind"]
 
 FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
@@ -62,7 +64,7 @@ class NumericalValues:
         """The distinct values as categories (for numerical columns with very few values)."""
         uniques, counts = np.unique(self.values, return_counts=True)
         return CategoricalCounts(
-            tuple(_number_label(u) for u in uniques), counts.astype(np.int64), self.n_missing
+            tuple(number_label(u) for u in uniques), counts.astype(np.int64), self.n_missing
         )
 
 
@@ -127,9 +129,5 @@ def _to_string(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
     if pa.types.is_floating(column.type):
         # 3.0 and 3 are one category: integral floats print without a fraction.
         values = column.to_numpy(zero_copy_only=False)
-        return pa.array([None if v != v else _number_label(v) for v in values], pa.string())
+        return pa.array([None if v != v else number_label(v) for v in values], pa.string())
     return pc.cast(column, pa.string())
-
-
-def _number_label(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(float(value))

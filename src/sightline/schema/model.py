@@ -221,7 +221,14 @@ def conform_value(kind: ColumnType, value: object, field: str, index: int | None
         if isinstance(value, bool):
             raise SchemaError("expected a number, got a boolean", index=index, field=field)
         if isinstance(value, int | float):
-            number = float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                raise SchemaError(
+                    "expected a finite number, got an integer too large for a float",
+                    index=index,
+                    field=field,
+                ) from None
         elif isinstance(value, str):
             try:
                 number = float(value)
@@ -254,11 +261,23 @@ def conform_value(kind: ColumnType, value: object, field: str, index: int | None
         return "true" if value else "false"
     if isinstance(value, float) and math.isnan(value):
         return None
+    if isinstance(value, float) and math.isinf(value):
+        raise SchemaError(
+            "expected a string, got infinity; send null for a missing value",
+            index=index,
+            field=field,
+        )
     if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
+        return number_label(value)
     if isinstance(value, str):
         return value
     raise SchemaError(f"expected a string, got {type(value).__name__}", index=index, field=field)
+
+
+def number_label(value: float) -> str:
+    """A number as a category label: 3 and 3.0 are both "3", 2.5 is "2.5"."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else repr(number)
 
 
 def _outputs_dict(prediction: object) -> Mapping[str, object]:

@@ -116,8 +116,10 @@ def parse_record(raw: object, index: int, received_at: datetime) -> Record:
                 index=index,
                 field="request_id",
             )
-        if "target" not in raw:
-            raise ValidationError("is required for feedback", index=index, field="target")
+        if raw.get("target") is None:
+            raise ValidationError(
+                "is required for feedback (null is not a label)", index=index, field="target"
+            )
         return FeedbackRecord(model, record_id, request_id, ts, raw["target"])
     raise ValidationError(
         f"unknown record kind {kind!r:.40}; use 'prediction' or 'feedback'",
@@ -167,7 +169,9 @@ def _tags(value: object, index: int) -> dict[str, str]:
     for key, tag in value.items():
         if isinstance(tag, Mapping | list) or not isinstance(key, str):
             raise ValidationError("must be flat key/value pairs", index=index, field=f"tags.{key}")
-        tags[key] = str(tag)
+        if tag is None:
+            continue  # a null tag is an absent tag
+        tags[key] = ("true" if tag else "false") if isinstance(tag, bool) else str(tag)
     return tags
 
 

@@ -102,8 +102,10 @@ class Window:
 
 def windows_between(start: datetime, end: datetime, granularity: str) -> Iterator[Window]:
     """Every aligned window that overlaps ``[start, end)``, oldest first."""
-    window = Window.containing(start, granularity)
     end = to_utc(end)
+    if to_utc(start) >= end:
+        return
+    window = Window.containing(start, granularity)
     while window.start < end:
         yield window
         window = Window(window.end, window.end + (window.end - window.start), granularity)

@@ -60,6 +60,7 @@ class Client:
         self._queue: deque[dict[str, Any]] = deque()
         self._cond = threading.Condition()
         self._in_flight = 0
+        self._flushing = 0  # callers waiting in flush(): send partial batches at once
         self._closed = False
         self._stats = {"queued": 0, "sent": 0, "dropped": 0, "rejected": 0, "retries": 0}
         self._thread = threading.Thread(target=self._run, name="sightline-sender", daemon=True)
@@ -126,13 +127,16 @@ class Client:
         """Wait until every queued record is sent (or dropped); False if ``timeout`` passed."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
+            self._flushing += 1
             self._cond.notify_all()
-            while self._queue or self._in_flight:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._cond.wait(remaining if remaining is not None else 0.5)
-                self._cond.notify_all()
+            try:
+                while self._queue or self._in_flight:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+            finally:
+                self._flushing -= 1
         return True
 
     def close(self, timeout: float = 10.0) -> None:
@@ -158,7 +162,9 @@ class Client:
         while True:
             with self._cond:
                 deadline = time.monotonic() + self.flush_interval
-                while not self._closed and len(self._queue) < self.batch_size:
+                while (
+                    not self._closed and not self._flushing and len(self._queue) < self.batch_size
+                ):
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break

@@ -1,0 +1,91 @@
+"""The dashboard in a real browser (Playwright driving Debian's Chromium)."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sightline.sdk import Client
+from tests.conftest import ROOT, require
+from tests.e2e.conftest import ServerProcess
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = os.environ.get("SIGHTLINE_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = ROOT / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    require(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def seed(server: ServerProcess) -> None:
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = now - timedelta(days=2)
+    rng = random.Random(5)
+    client = Client(server.url, flush_interval=0.05)
+    for hour in range(48):
+        for i in range(40):
+            ts = start + timedelta(hours=hour, seconds=i * 90)
+            shift = 30 if hour >= 24 else 0
+            client.log_prediction(
+                "pricing",
+                {"price": rng.gauss(100 + shift, 10), "region": rng.choice("abc")},
+                rng.random(),
+                ts=ts,
+            )
+    assert client.flush(60)
+    client.close()
+    body = {"from": start.isoformat(), "to": now.isoformat()}
+    assert server.post("/v1/models/pricing/runs", json=body).status_code == 200
+
+
+def test_model_page_draws_charts_and_keeps_the_range_in_the_url(
+    server: ServerProcess, browser: Any
+):
+    seed(server)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    page.goto(server.url + "/")
+    page.get_by_role("link", name="pricing").click()
+    page.wait_for_url("**/models/pricing")
+    page.wait_for_function("document.getElementById('model').dataset.loaded === 'true'")
+    assert page.locator(".js-plotly-plot").count() == 4
+    assert page.locator("#chart-drift .scatterlayer .trace").count() >= 2
+    page.wait_for_selector("#latest tbody tr td")
+    assert "price" in page.locator("#latest").inner_text()
+    page.screenshot(path=str(SHOTS / "model.png"), full_page=True)
+
+    page.get_by_role("button", name="24 hours").click()
+    page.wait_for_url("**/models/pricing?range=1d")
+    page.wait_for_function("document.getElementById('model').dataset.loaded === 'true'")
+    bars = page.evaluate("document.getElementById('chart-rows').data[0].x.length")
+    assert 20 <= bars <= 25  # one day of hourly windows, not two
+    page.screenshot(path=str(SHOTS / "model-24h.png"), full_page=True)
+    assert errors == []
