@@ -30,6 +30,24 @@ __all__ = ["main"]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
+def _local_stores(settings: Settings) -> tuple[Any, Any]:
+    """The stores of the data directory, opened directly (no server is using them)."""
+    from sightline.store import open_metric_store, open_prediction_store
+
+    if not settings.prediction_store and not settings.data_dir.is_dir():
+        raise ConfigError(
+            f"no data directory at {settings.data_dir} and no server answering at {settings.url}; "
+            "pass --data-dir or --url"
+        )
+    predictions = open_prediction_store(settings.prediction_store_url)
+    try:
+        metrics = open_metric_store(settings.metric_store_url)
+    except BaseException:
+        predictions.close()
+        raise
+    return predictions, metrics
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings.load(
         os.environ,
@@ -105,10 +123,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         runs = [_run_from_dict(r) for r in result["runs"]]
     else:
         from sightline.monitoring import JobRunner, Monitor
-        from sightline.store import open_metric_store, open_prediction_store
 
-        predictions = open_prediction_store(settings.prediction_store_url)
-        metrics = open_metric_store(settings.metric_store_url)
+        predictions, metrics = _local_stores(settings)
         try:
             if predictions.schema(args.model) is None:
                 raise ValidationError(
@@ -165,13 +181,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     if _server_up(settings):
         models = _api(settings, "GET", "/v1/models")["models"]
     else:
-        from sightline.store import open_prediction_store
-
-        store = open_prediction_store(settings.prediction_store_url)
+        predictions, metrics = _local_stores(settings)
         try:
-            models = [m.to_dict() for m in store.models()]
+            models = [m.to_dict() for m in predictions.models()]
         finally:
-            store.close()
+            predictions.close()
+            metrics.close()
     if args.json:
         print(json.dumps(models, indent=2))
         return EXIT_OK

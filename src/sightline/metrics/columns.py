@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sightline.errors import ComputeError
 from sightline.schema.model import number_label
 
 __all__ = ["CategoricalCounts", "ColumnKind", "NumericalValues", "infer_kind"]
@@ -28,10 +29,18 @@ class ColumnKind(StrEnum):
 
 @dataclass(frozen=True)
 class NumericalValues:
-    """The present values of a numerical column, sorted, and how many rows were missing."""
+    """The present values of a numerical column, sorted, and how many rows were missing.
+
+    ``exact`` is False when the values were reconstructed from a summary (per-bin means
+    repeated by their counts, see :mod:`sightline.metrics.summaries`): methods computed on them
+    are approximations and say so. ``moments`` (mean, variance with ddof=1), when given, are the
+    exact moments of the original values and take precedence over those of ``values``.
+    """
 
     values: FloatArray
     n_missing: int
+    exact: bool = True
+    moments: tuple[float, float] | None = None
 
     @property
     def n(self) -> int:
@@ -43,6 +52,11 @@ class NumericalValues:
 
     @classmethod
     def from_arrow(cls, column: pa.Array | pa.ChunkedArray) -> NumericalValues:
+        if infer_kind(column) is not ColumnKind.NUMERICAL and not pa.types.is_boolean(column.type):
+            raise ComputeError(
+                f"a column of type {column.type} cannot be compared as numerical; "
+                "compare it as categorical"
+            )
         n_rows = len(column)
         present = pc.drop_null(column)
         values = np.asarray(present.to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -54,6 +68,19 @@ class NumericalValues:
         array = np.asarray(values, dtype=np.float64).ravel()
         present = array[~np.isnan(array)]
         return cls(np.sort(present), int(array.size - present.size))
+
+    @property
+    def mean(self) -> float:
+        if self.moments is not None:
+            return self.moments[0]
+        return float(self.values.mean()) if self.values.size else float("nan")
+
+    @property
+    def variance(self) -> float:
+        """Sample variance (ddof=1)."""
+        if self.moments is not None:
+            return self.moments[1]
+        return float(self.values.var(ddof=1)) if self.values.size > 1 else float("nan")
 
     def n_unique(self) -> int:
         if self.values.size == 0:

@@ -120,8 +120,8 @@ class JobRunner:
         return self.monitors.get(model, self.default)
 
     def run_window(self, model: str, window: Window, reference: Reference | None = None) -> JobRun:
-        """Compute ``window`` of ``model``; replaces any points it had. Never raises for data
-        problems: they are recorded in the returned run (status ``error``)."""
+        """Compute ``window`` of ``model``; replaces any points it had. Never raises: a failure is
+        recorded in the returned run (status ``error``, with the reason)."""
         monitor = self.monitor(model)
         started = datetime.now(UTC)
         with self._lock:
@@ -131,6 +131,10 @@ class JobRunner:
             except SightlineError as failure:
                 status, n_rows, error = "error", 0, str(failure)
                 log.warning("%s of model '%s' failed: %s", window, model, failure)
+            except Exception as failure:  # a bug must not stop the other windows and models
+                status, n_rows = "error", 0
+                error = f"internal error: {type(failure).__name__}: {failure}"
+                log.exception("%s of model '%s' failed", window, model)
             run = JobRun(
                 model,
                 monitor.name,

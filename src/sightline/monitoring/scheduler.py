@@ -66,9 +66,12 @@ class Scheduler:
         """One pass: compute every due window of every model."""
         runs: list[JobRun] = []
         for info in self.runner.predictions.models():
-            due = self.due_windows(info.name)
-            if due:
-                runs.extend(self.runner.run_windows(info.name, due))
+            try:
+                due = self.due_windows(info.name)
+                if due:
+                    runs.extend(self.runner.run_windows(info.name, due))
+            except Exception:  # one model's failure must not starve the others
+                log.exception("scheduling model '%s' failed", info.name)
         return runs
 
     def start(self) -> None:

@@ -270,8 +270,19 @@ def conform_value(kind: ColumnType, value: object, field: str, index: int | None
     if isinstance(value, int | float):
         return number_label(value)
     if isinstance(value, str):
-        return value
+        return check_text(value, field, index)
     raise SchemaError(f"expected a string, got {type(value).__name__}", index=index, field=field)
+
+
+def check_text(value: str, field: str, index: int | None) -> str:
+    """``value`` if it is valid Unicode text (no lone surrogates), else a SchemaError."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SchemaError(
+            "is not valid Unicode text (it holds a lone surrogate)", index=index, field=field
+        ) from None
+    return value
 
 
 def number_label(value: float) -> str:

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sightline.errors import ValidationError
+from sightline.schema.model import check_text
 from sightline.schema.windows import parse_time
 
 __all__ = ["FeedbackRecord", "PredictionRecord", "parse_records"]
@@ -135,7 +136,7 @@ def _name(value: object, field: str, index: int) -> str:
         )
     if len(value) > 128 or not value.isprintable():
         raise ValidationError("must be 1 to 128 printable characters", index=index, field=field)
-    return value
+    return check_text(value, field, index)
 
 
 def _optional_id(value: object, field: str, index: int) -> str | None:
@@ -148,7 +149,7 @@ def _optional_id(value: object, field: str, index: int) -> str | None:
         raise ValidationError(
             f"must be at most {MAX_ID_LENGTH} characters", index=index, field=field
         )
-    return text
+    return check_text(text, field, index)
 
 
 def _time(value: object, index: int, default: datetime) -> datetime:
@@ -171,14 +172,18 @@ def _tags(value: object, index: int) -> dict[str, str]:
             raise ValidationError("must be flat key/value pairs", index=index, field=f"tags.{key}")
         if tag is None:
             continue  # a null tag is an absent tag
-        tags[key] = ("true" if tag else "false") if isinstance(tag, bool) else str(tag)
+        text = ("true" if tag else "false") if isinstance(tag, bool) else str(tag)
+        tags[check_text(key, "tags", index)] = check_text(text, f"tags.{key}", index)
     return tags
 
 
 def _sample_rate(value: Any, index: int) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError("must be a number in (0, 1]", index=index, field="sample_rate")
-    rate = float(value)
+    try:
+        rate = float(value)
+    except OverflowError:
+        rate = math.inf
     if math.isnan(rate) or not 0.0 < rate <= 1.0:
         raise ValidationError("must be a number in (0, 1]", index=index, field="sample_rate")
     return rate

@@ -48,7 +48,10 @@ def to_utc(ts: datetime) -> datetime:
 def parse_time(value: object, field: str = "ts") -> datetime:
     """Parse an ISO 8601 string, epoch seconds or a datetime into an aware UTC datetime."""
     if isinstance(value, datetime):
-        return to_utc(value)
+        try:
+            return to_utc(value)
+        except OverflowError:
+            raise ValidationError(f"time {value!r} is out of range", field=field) from None
     if isinstance(value, bool):
         raise ValidationError("expected a time, got a boolean", field=field)
     if isinstance(value, int | float):
@@ -61,9 +64,14 @@ def parse_time(value: object, field: str = "ts") -> datetime:
     if isinstance(value, str):
         text = value.strip()
         try:
-            return to_utc(datetime.fromisoformat(text))
+            parsed = datetime.fromisoformat(text)
         except ValueError:
-            pass
+            parsed = None
+        if parsed is not None:
+            try:
+                return to_utc(parsed)
+            except OverflowError:
+                raise ValidationError(f"time {text[:64]!r} is out of range", field=field) from None
         try:
             return parse_time(float(text), field)
         except ValueError:

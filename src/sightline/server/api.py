@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from sightline.errors import NotFoundError, ValidationError
+from sightline.monitoring.references import conform_reference
 from sightline.schema import parse_time
+from sightline.schema.windows import granularity_seconds
 
 __all__ = ["router"]
 
@@ -60,16 +62,17 @@ async def ingest(request: Request) -> dict[str, Any]:
     """Store a batch ``{"records": [...]}`` of predictions and feedback.
 
     Answers only once the batch is durable. A malformed record fails the whole batch with 422
-    and a list of errors, each with the record's ``index`` and the ``field``.
+    and a list of errors, each with the record's ``index`` and the ``field``. Records whose
+    ``record_id`` was stored before (a retry) are acknowledged and counted in ``duplicates``.
     """
     svc = services(request)
     body = await read_body(request, svc.settings.max_body_bytes)
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:  # JSONDecodeError, Unicode, int digits
         raise ValidationError(f"the body is not valid JSON: {error}", field="body") from None
-    count = await run_in_threadpool(svc.ingestor.ingest, payload, datetime.now(UTC))
-    return {"accepted": count}
+    count, stored = await run_in_threadpool(svc.ingestor.ingest, payload, datetime.now(UTC))
+    return {"accepted": count, "duplicates": count - stored}
 
 
 @router.get("/v1/models", tags=["query"])
@@ -123,6 +126,7 @@ def get_metrics(
     version and time range (``start``/``end``: ISO 8601 or epoch seconds).
     ``distributions=false`` leaves out the binned distributions kept in drift details."""
     svc = services(request)
+    _model_info(svc, model)
     points = svc.metrics.query(
         model,
         metric=metric,
@@ -140,14 +144,24 @@ def get_metrics(
 
 
 @router.get("/v1/models/{model}/runs", tags=["jobs"])
-def get_runs(model: str, request: Request, limit: int = 100) -> dict[str, Any]:
+def get_runs(
+    model: str, request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+) -> dict[str, Any]:
     """The latest job runs of ``model``, newest first."""
-    return {"runs": [r.to_dict() for r in services(request).metrics.runs(model, limit=limit)]}
+    svc = services(request)
+    _model_info(svc, model)
+    return {"runs": [r.to_dict() for r in svc.metrics.runs(model, limit=limit)]}
+
+
+#: Most windows one on-demand run may compute (a year of hourly windows is 8,760).
+MAX_WINDOWS_PER_RUN = 20_000
 
 
 class RunRequest(BaseModel):
-    start: str = Field(alias="from", description="Start of the range (ISO 8601 or epoch seconds)")
-    end: str = Field(alias="to", description="End of the range, exclusive")
+    start: str | float = Field(
+        alias="from", description="Start of the range (ISO 8601 or epoch seconds)"
+    )
+    end: str | float = Field(alias="to", description="End of the range, exclusive")
     granularity: str | None = None
 
 
@@ -160,6 +174,14 @@ async def run_windows(model: str, body: RunRequest, request: Request) -> dict[st
     end = parse_time(body.end, "to")
     if end <= start:
         raise ValidationError("'to' must be after 'from'", field="to")
+    granularity = body.granularity or svc.runner.monitor(model).granularity
+    count = (end - start).total_seconds() / granularity_seconds(granularity)
+    if count > MAX_WINDOWS_PER_RUN:
+        raise ValidationError(
+            f"the range spans about {count:,.0f} {granularity} windows; compute at most "
+            f"{MAX_WINDOWS_PER_RUN:,} at once (split the range or use a coarser granularity)",
+            field="to",
+        )
     runs = await run_in_threadpool(svc.runner.run_range, model, start, end, body.granularity)
     return {"runs": [r.to_dict() for r in runs]}
 
@@ -177,6 +199,7 @@ async def put_reference(model: str, name: str, request: Request) -> dict[str, An
         raise ValidationError(
             f"the body is not a valid Arrow IPC stream: {error}", field="body"
         ) from None
+    table = conform_reference(_model_info(svc, model).schema, table)
     await run_in_threadpool(svc.predictions.save_reference, model, name, table)
     return {
         "model": model,

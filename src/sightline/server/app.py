@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from sightline.config import Settings
@@ -121,6 +122,24 @@ def create_app(
         if status >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, error)
         return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "index": None,
+                "field": ".".join(str(part) for part in e.get("loc", ())),
+                "message": e.get("msg", "invalid"),
+            }
+            for e in error.errors()
+        ]
+        first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        body = {
+            "error": "ValidationError",
+            "message": f"field '{first['field']}': {first['message']}",
+            "errors": errors,
+        }
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(api.PayloadTooLarge)
     async def payload_too_large(request: Request, error: api.PayloadTooLarge) -> JSONResponse:

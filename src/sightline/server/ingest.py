@@ -24,9 +24,10 @@ class Ingestor:
         self.store = store
         self._lock = threading.Lock()
 
-    def ingest(self, payload: object, received_at: datetime) -> int:
-        """Store every record of ``payload``; returns how many. Raises BatchError when any
-        record is malformed, having stored nothing."""
+    def ingest(self, payload: object, received_at: datetime) -> tuple[int, int]:
+        """Store every record of ``payload``; returns (records received, records new — the
+        rest were stored before). Raises BatchError when any record is malformed, having stored
+        nothing."""
         records, errors = parse_records(payload, received_at)
         if errors:
             raise BatchError(errors)
@@ -39,8 +40,8 @@ class Ingestor:
                 self._prepare(model, items, received_at, batch, errors)
             if errors:
                 raise BatchError(errors)
-            self.store.write(batch)
-        return batch.n_records
+            stored = self.store.write(batch)
+        return batch.n_records, stored
 
     def _prepare(
         self,

@@ -90,8 +90,10 @@ class PredictionStore(Protocol):
         """The pinned schema of ``model``, or None for a model never seen."""
         ...
 
-    def write(self, batch: WriteBatch) -> None:
-        """Store schema changes, predictions and feedback atomically and durably."""
+    def write(self, batch: WriteBatch) -> int:
+        """Store schema changes, predictions and feedback atomically and durably; returns how
+        many records were new (a record whose ``record_id`` is stored already is skipped, so a
+        retried batch stores nothing twice)."""
         ...
 
     def read_window(self, model: str, window: Window, model_version: str | None = None) -> pa.Table:

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sightline.errors import NotFoundError, StoreError
 from sightline.schema import ColumnSpec, ColumnType, JobRun, MetricPoint, ModelSchema, Window
@@ -167,8 +168,9 @@ class DuckDBPredictionStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def write(self, batch: WriteBatch) -> None:
+    def write(self, batch: WriteBatch) -> int:
         previous = dict(self._models)
+        stored = 0
         try:
             with self.db.transaction() as con:
                 for schema, changes in batch.schemas.values():
@@ -176,17 +178,22 @@ class DuckDBPredictionStore:
                 for model, rows in batch.predictions.items():
                     if rows:
                         model_id, schema = self._models[model]
-                        _insert(con, _predictions(model_id), _prediction_table(schema, rows))
+                        stored += _insert_new(
+                            con, _predictions(model_id), _prediction_table(schema, rows)
+                        )
                 for model, feedback in batch.feedback.items():
                     if feedback:
                         model_id, schema = self._models[model]
-                        _insert(con, _feedback(model_id), _feedback_table(schema, feedback))
-        except duckdb.Error as error:
+                        stored += _insert_new(
+                            con, _feedback(model_id), _feedback_table(schema, feedback)
+                        )
+        except (duckdb.Error, pa.ArrowException) as error:
             self._models = previous
             raise StoreError(f"writing {batch.n_records} records failed: {error}") from error
         except BaseException:
             self._models = previous
             raise
+        return stored
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -450,6 +457,28 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM sl_batch")
     finally:
         con.unregister("sl_batch")
+
+
+def _insert_new(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> int:
+    """Insert the records of ``data`` whose ``record_id`` is not stored yet; returns how many.
+
+    A retried record carries its first attempt's event time, so only stored rows of the batch's
+    time range are looked at (DuckDB skips the rest by their min/max).
+    """
+    timestamps = data.column("ts")
+    low, high = pc.min(timestamps).as_py(), pc.max(timestamps).as_py()
+    con.register("sl_batch", data)
+    try:
+        rows = con.execute(
+            f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (sl_rank) FROM ("
+            " SELECT *, row_number() OVER (PARTITION BY record_id) AS sl_rank FROM sl_batch)"
+            f" WHERE sl_rank = 1 AND record_id NOT IN (SELECT record_id FROM {table}"
+            " WHERE ts BETWEEN ? AND ?)",
+            [low, high],
+        ).fetchall()
+    finally:
+        con.unregister("sl_batch")
+    return int(rows[0][0]) if rows else 0
 
 
 def _column(spec: ColumnSpec, values: list[Any]) -> pa.Array:
