@@ -99,7 +99,7 @@ def test_ingest_stores_a_batch_and_says_how_many(client: TestClient) -> None:
     response = client.post("/v1/ingest", json={"records": records})
 
     assert response.status_code == 200
-    assert response.json() == {"accepted": 4, "duplicates": 0}
+    assert response.json() == {"accepted": 4, "duplicates": 0, "quarantined": 0, "errors": []}
     churn = models(client)["churn"]
     assert (churn["n_predictions"], churn["n_feedback"]) == (3, 1)
     assert churn["first_ts"] == "2026-03-02T00:00:00+00:00"
@@ -114,9 +114,16 @@ def test_ingest_stores_a_batch_and_says_how_many(client: TestClient) -> None:
     assert schema["target"] == {"name": "target", "type": "number", "role": "target"}
 
 
-def test_a_malformed_batch_is_rejected_whole_with_every_error(client: TestClient) -> None:
+def quarantine(client: TestClient, **params: Any) -> list[dict[str, Any]]:
+    response = client.get("/v1/quarantine", params=params)
+    assert response.status_code == 200, response.text
+    records: list[dict[str, Any]] = response.json()["records"]
+    return records
+
+
+def test_a_partly_bad_batch_stores_the_good_and_quarantines_the_bad(client: TestClient) -> None:
     records = [
-        prediction(DAY0),  # fine, but stored only with the rest
+        prediction(DAY0),  # fine: stored
         {"kind": "prediction", "ts": DAY0.isoformat(), "features": {}, "prediction": 1},
         prediction("yesterday-ish"),
         prediction(DAY0, features={"x": [1, 2]}),
@@ -127,37 +134,48 @@ def test_a_malformed_batch_is_rejected_whole_with_every_error(client: TestClient
     ]
     response = client.post("/v1/ingest", json={"records": records})
 
-    assert response.status_code == 422
+    assert response.status_code == 200
     body = response.json()
-    assert body["error"] == "BatchError"
+    assert (body["accepted"], body["duplicates"], body["quarantined"]) == (1, 0, 7)
     assert errors(response) == [
         (1, "model"),
         (2, "ts"),
+        (3, "features.x"),
         (4, "sample_rate"),
         (5, "request_id"),
         (6, "kind"),
         (7, None),
     ]
     assert all(e["message"] for e in body["errors"])
-    assert models(client) == {}
+    assert "nested" in body["errors"][2]["message"]
+    assert models(client)["churn"]["n_predictions"] == 1
 
-    # Once the parse errors are fixed, the schema check finds the nested value.
-    fixed = [prediction(DAY0), prediction(DAY0, features={"x": [1, 2]})]
-    response = client.post("/v1/ingest", json={"records": fixed})
-    assert response.status_code == 422
-    assert errors(response) == [(1, "features.x")]
-    assert "nested" in response.json()["errors"][0]["message"]
-    assert models(client) == {}
+    kept = quarantine(client)
+    assert sorted((q["index"], q["field"]) for q in kept) == [
+        (1, "model"),
+        (2, "ts"),
+        (3, "features.x"),
+        (4, "sample_rate"),
+        (5, "request_id"),
+        (6, "kind"),
+        (7, ""),
+    ]
+    by_index = {q["index"]: q for q in kept}
+    assert by_index[3]["record"]["features"] == {"x": [1, 2]}
+    assert by_index[7]["record"] == "not a record"
+    assert by_index[6]["model"] == "churn"
+    assert {q["index"] for q in quarantine(client, model="churn")} == {2, 3, 4, 5, 6}
 
 
-def test_a_batch_error_message_names_the_location_once(client: TestClient) -> None:
+def test_an_error_message_leaves_the_location_to_index_and_field(client: TestClient) -> None:
     response = client.post("/v1/ingest", json={"records": [{"kind": "label", "model": "churn"}]})
-    assert response.status_code == 422
-    message = response.json()["message"]
-    assert message.count("record 0") == 1, message
+    assert response.status_code == 200
+    [error] = response.json()["errors"]
+    assert (error["index"], error["field"]) == (0, "kind")
+    assert "record 0" not in error["message"]
 
 
-def test_a_bad_record_of_one_model_stores_nothing_of_the_others(client: TestClient) -> None:
+def test_a_bad_record_of_one_model_does_not_hold_back_the_others(client: TestClient) -> None:
     records = [
         prediction(DAY0, model="a"),
         prediction(DAY0, model="b"),
@@ -167,9 +185,11 @@ def test_a_bad_record_of_one_model_stores_nothing_of_the_others(client: TestClie
         "/v1/ingest", content=json.dumps({"records": records}), headers={"content-type": "json"}
     )
 
-    assert response.status_code == 422
+    assert response.status_code == 200
     assert errors(response) == [(2, "features.x")]
-    assert models(client) == {}
+    assert {name: m["n_predictions"] for name, m in models(client).items()} == {"a": 1, "b": 1}
+    [kept] = quarantine(client, model="b")
+    assert "infinity" in kept["message"]
 
 
 def test_a_type_conflict_with_the_pinned_schema_names_the_field(client: TestClient) -> None:
@@ -183,14 +203,23 @@ def test_a_type_conflict_with_the_pinned_schema_names_the_field(client: TestClie
     ]
     response = client.post("/v1/ingest", json={"records": later})
 
-    assert response.status_code == 422
+    assert response.status_code == 200
     assert errors(response) == [(1, "features.x"), (2, "prediction")]
     assert "expected a number" in response.json()["errors"][0]["message"]
-    churn = models(client)["churn"]
-    assert churn["n_predictions"] == 1  # nothing of the later batch
-    # A number where a string column is pinned is safely stored as its text.
-    ingest(client, [later[3]])
-    assert models(client)["churn"]["n_predictions"] == 2
+    # The good ones are stored; a number where a string column is pinned is stored as its text.
+    assert models(client)["churn"]["n_predictions"] == 3
+
+
+def test_a_reserved_feature_name_quarantines_only_the_records_that_use_it(
+    client: TestClient,
+) -> None:
+    records = [prediction(DAY0), prediction(DAY0, features={"x": 1.0, "ts": 5.0})]
+    response = client.post("/v1/ingest", json={"records": records})
+
+    assert response.status_code == 200
+    assert errors(response) == [(1, "features.ts")]
+    assert "reserved" in response.json()["errors"][0]["message"]
+    assert [c["name"] for c in models(client)["churn"]["schema"]["features"]] == ["x", "plan"]
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from sightline.schema.model import ColumnRole, ColumnSpec, ColumnType, ModelSchema
 from sightline.schema.points import MetricPoint
-from sightline.schema.records import FeedbackRecord, PredictionRecord, parse_records
+from sightline.schema.records import EventRecord, FeedbackRecord, PredictionRecord, parse_records
 from sightline.schema.runs import JobRun
 from sightline.schema.windows import GRANULARITIES, Window, floor_time, parse_time, windows_between
 
@@ -11,6 +11,7 @@ __all__ = [
     "ColumnRole",
     "ColumnSpec",
     "ColumnType",
+    "EventRecord",
     "FeedbackRecord",
     "JobRun",
     "MetricPoint",

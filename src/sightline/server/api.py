@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
+import zlib
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import pyarrow as pa
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -15,6 +17,8 @@ from sightline.errors import NotFoundError, ValidationError
 from sightline.monitoring.references import conform_reference
 from sightline.schema import parse_time
 from sightline.schema.windows import granularity_seconds
+from sightline.server import arrow_ingest, live_metrics
+from sightline.server.ingest import IngestResult
 
 __all__ = ["router"]
 
@@ -51,28 +55,104 @@ class PayloadTooLarge(Exception):
         self.error = error
 
 
+def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
+    """The body decoded by its ``Content-Encoding`` (identity or gzip), refusing (413) a body
+    that inflates past ``limit`` bytes before inflating it further."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise ValidationError(
+            f"unsupported Content-Encoding {encoding[:40]!r}; send gzip or nothing", field="body"
+        )
+    inflater = zlib.decompressobj(wbits=31)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise ValidationError(f"the body is not valid gzip: {error}", field="body") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(
+            ValidationError(
+                f"the body inflates to more than {limit} bytes; send smaller batches "
+                "(or raise SIGHTLINE_MAX_BODY_BYTES)",
+                field="body",
+            )
+        )
+    if not inflater.eof:
+        raise ValidationError("the body is truncated gzip", field="body")
+    return data
+
+
 @router.get("/healthz", tags=["service"])
 def healthz() -> dict[str, str]:
     """Liveness: the server answers."""
     return {"status": "ok"}
 
 
-@router.post("/v1/ingest", tags=["ingest"])
-async def ingest(request: Request) -> dict[str, Any]:
-    """Store a batch ``{"records": [...]}`` of predictions and feedback.
+@router.get("/metrics", tags=["service"], response_class=Response)
+def metrics(request: Request) -> Response:
+    """Live counters and latency histograms in the Prometheus text format."""
+    return Response(services(request).live.render(), media_type=live_metrics.CONTENT_TYPE)
 
-    Answers only once the batch is durable. A malformed record fails the whole batch with 422
-    and a list of errors, each with the record's ``index`` and the ``field``. Records whose
-    ``record_id`` was stored before (a retry) are acknowledged and counted in ``duplicates``.
+
+@router.post("/v1/ingest", tags=["ingest"])
+async def ingest(
+    request: Request, model: str | None = None, kind: str | None = None
+) -> dict[str, Any]:
+    """Store a batch of predictions, feedback and service events.
+
+    The body is JSON ``{"records": [...]}`` or an Arrow IPC stream (content-type
+    ``application/vnd.apache.arrow.stream``; ``model`` and ``kind`` fill columns it lacks),
+    optionally gzip-compressed (``Content-Encoding: gzip``). Answers once the batch is durable:
+    ``accepted`` good records (``duplicates`` of them stored before: a retry), ``quarantined``
+    bad ones, kept with their reason, and ``errors`` (record ``index``, ``field``,
+    ``message``) for them. A body that is not a batch is refused (4xx) with nothing stored.
     """
     svc = services(request)
-    body = await read_body(request, svc.settings.max_body_bytes)
+    started = time.perf_counter()
+    limit = svc.settings.max_body_bytes
+    body = decompress(
+        await read_body(request, limit), request.headers.get("content-encoding"), limit
+    )
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    wire = "arrow" if content_type == ARROW_STREAM else "json"
+    received = datetime.now(UTC)
+    if wire == "arrow":
+        result = await run_in_threadpool(_ingest_arrow, svc, body, model, kind, received)
+    else:
+        result = await run_in_threadpool(_ingest_json, svc, body, received)
+    svc.live.observe(result)
+    svc.live.observe_request(wire, time.perf_counter() - started)
+    return result.to_dict()
+
+
+def _ingest_json(svc: Any, body: bytes, received: datetime) -> IngestResult:
     try:
         payload = json.loads(body)
     except (ValueError, RecursionError) as error:  # JSONDecodeError, Unicode, int digits
         raise ValidationError(f"the body is not valid JSON: {error}", field="body") from None
-    count, stored = await run_in_threadpool(svc.ingestor.ingest, payload, datetime.now(UTC))
-    return {"accepted": count, "duplicates": count - stored}
+    result: IngestResult = svc.ingestor.ingest(payload, received)
+    return result
+
+
+def _ingest_arrow(
+    svc: Any, body: bytes, model: str | None, kind: str | None, received: datetime
+) -> IngestResult:
+    table = arrow_ingest.read_stream(body, model, kind)
+    result: IngestResult = svc.ingestor.ingest_arrow(table, received)
+    return result
+
+
+@router.get("/v1/quarantine", tags=["ingest"])
+def list_quarantine(
+    request: Request,
+    model: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> dict[str, Any]:
+    """Records the collector refused, newest first, each with its index in its batch, the
+    field and the reason, and the record as received."""
+    records = services(request).predictions.quarantined(model, limit)
+    return {"records": [r.to_dict() for r in records]}
 
 
 @router.get("/v1/models", tags=["query"])

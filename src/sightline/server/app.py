@@ -30,6 +30,7 @@ from sightline.errors import (
 from sightline.monitoring import Clock, JobRunner, Monitor, Scheduler
 from sightline.server import api, dashboard
 from sightline.server.ingest import Ingestor
+from sightline.server.live_metrics import LiveMetrics
 from sightline.store import MetricStore, PredictionStore, open_metric_store, open_prediction_store
 
 __all__ = ["Services", "create_app"]
@@ -58,6 +59,7 @@ class Services:
     ingestor: Ingestor
     runner: JobRunner
     scheduler: Scheduler
+    live: LiveMetrics
 
 
 def create_app(
@@ -91,7 +93,7 @@ def create_app(
             interval=settings.schedule_interval,
         )
         app.state.services = Services(
-            settings, predictions, metrics, Ingestor(predictions), runner, scheduler
+            settings, predictions, metrics, Ingestor(predictions), runner, scheduler, LiveMetrics()
         )
         if start_scheduler:
             scheduler.start()

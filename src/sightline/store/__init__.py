@@ -9,20 +9,24 @@ from pathlib import Path
 
 from sightline.errors import ConfigError
 from sightline.store.base import (
+    EventRow,
     FeedbackRow,
     MetricStore,
     ModelInfo,
     PredictionRow,
     PredictionStore,
+    QuarantinedRecord,
     WriteBatch,
 )
 
 __all__ = [
+    "EventRow",
     "FeedbackRow",
     "MetricStore",
     "ModelInfo",
     "PredictionRow",
     "PredictionStore",
+    "QuarantinedRecord",
     "WriteBatch",
     "open_metric_store",
     "open_prediction_store",

@@ -6,24 +6,40 @@ in ``tests/store/test_contract.py`` run against every backend.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import pyarrow as pa
 
-from sightline.schema import JobRun, MetricPoint, ModelSchema, Window
+from sightline.schema import ColumnType, JobRun, MetricPoint, ModelSchema, Window
 from sightline.schema.model import Scalar
 
 __all__ = [
+    "ARROW_TYPES",
+    "TS",
+    "EventRow",
     "FeedbackRow",
     "MetricStore",
     "ModelInfo",
     "PredictionRow",
     "PredictionStore",
+    "QuarantinedRecord",
     "WriteBatch",
+    "feedback_table",
+    "naive_utc",
+    "prediction_table",
 ]
+
+#: How each column type is held in Arrow tables (and stored).
+ARROW_TYPES = {
+    ColumnType.NUMBER: pa.float64(),
+    ColumnType.STRING: pa.string(),
+    ColumnType.BOOLEAN: pa.bool_(),
+}
+TS = pa.timestamp("us")
 
 
 @dataclass(slots=True)
@@ -50,17 +66,121 @@ class FeedbackRow:
     target: Scalar
 
 
+@dataclass(slots=True)
+class EventRow:
+    """A service event checked and ready to store (``error`` is derived from status and type)."""
+
+    model: str
+    record_id: str
+    ts: datetime
+    received_at: datetime
+    model_version: str
+    name: str
+    latency_ms: float | None
+    status: str
+    error_type: str
+    error: bool
+    attributes: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedRecord:
+    """A record the collector could not store as it was, kept with the reason.
+
+    ``record`` is the record as received (JSON text); ``index`` its position in its batch.
+    """
+
+    model: str
+    kind: str
+    record_id: str
+    received_at: datetime
+    index: int | None
+    field: str
+    message: str
+    record: str
+
+    def to_dict(self) -> dict[str, Any]:
+        try:
+            record: Any = json.loads(self.record)
+        except ValueError:
+            record = self.record
+        return {
+            "model": self.model,
+            "kind": self.kind,
+            "record_id": self.record_id,
+            "received_at": self.received_at.isoformat(),
+            "index": self.index,
+            "field": self.field,
+            "message": self.message,
+            "record": record,
+        }
+
+
 @dataclass
 class WriteBatch:
-    """Everything one ingest request stores, written in one transaction."""
+    """Everything one ingest request stores, written in one transaction.
+
+    Predictions and feedback come as rows or, from the columnar ingest path, as Arrow tables in
+    the store layout (:func:`prediction_table`, :func:`feedback_table`); both may be present.
+    """
 
     schemas: dict[str, tuple[ModelSchema, list[str]]] = field(default_factory=dict)
     predictions: dict[str, list[PredictionRow]] = field(default_factory=dict)
     feedback: dict[str, list[FeedbackRow]] = field(default_factory=dict)
+    prediction_tables: dict[str, list[pa.Table]] = field(default_factory=dict)
+    events: list[EventRow] = field(default_factory=list)
+    quarantine: list[QuarantinedRecord] = field(default_factory=list)
 
     @property
     def n_records(self) -> int:
-        return sum(map(len, self.predictions.values())) + sum(map(len, self.feedback.values()))
+        """Records to store (quarantined ones not counted)."""
+        return int(
+            sum(map(len, self.predictions.values()))
+            + sum(map(len, self.feedback.values()))
+            + sum(t.num_rows for tables in self.prediction_tables.values() for t in tables)
+            + len(self.events)
+        )
+
+
+def naive_utc(ts: datetime) -> datetime:
+    """``ts`` as a naive UTC datetime, the way the stores keep times."""
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+def prediction_table(schema: ModelSchema, rows: Sequence[PredictionRow]) -> pa.Table:
+    """Prediction rows in the store layout: bookkeeping columns, then features and outputs."""
+    columns: dict[str, pa.Array] = {
+        "record_id": pa.array([r.record_id for r in rows], pa.string()),
+        "request_id": pa.array([r.request_id for r in rows], pa.string()),
+        "ts": pa.array([naive_utc(r.ts) for r in rows], TS),
+        "received_at": pa.array([naive_utc(r.received_at) for r in rows], TS),
+        "model_version": pa.array([r.model_version for r in rows], pa.string()),
+        "sample_rate": pa.array([r.sample_rate for r in rows], pa.float64()),
+        "tags": pa.array([json.dumps(r.tags) if r.tags else None for r in rows], pa.string()),
+    }
+    for spec in schema.features:
+        columns[spec.name] = pa.array(
+            [r.features.get(spec.name) for r in rows], ARROW_TYPES[spec.type]
+        )
+    for spec in schema.outputs:
+        columns[spec.name] = pa.array(
+            [r.outputs.get(spec.name) for r in rows], ARROW_TYPES[spec.type]
+        )
+    return pa.table(columns)
+
+
+def feedback_table(schema: ModelSchema, rows: Sequence[FeedbackRow]) -> pa.Table:
+    """Feedback rows in the store layout."""
+    assert schema.target is not None, "feedback is written after its target type is known"
+    return pa.table(
+        {
+            "record_id": pa.array([r.record_id for r in rows], pa.string()),
+            "request_id": pa.array([r.request_id for r in rows], pa.string()),
+            "ts": pa.array([naive_utc(r.ts) for r in rows], TS),
+            "received_at": pa.array([naive_utc(r.received_at) for r in rows], TS),
+            "target": pa.array([r.target for r in rows], ARROW_TYPES[schema.target.type]),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -91,9 +211,10 @@ class PredictionStore(Protocol):
         ...
 
     def write(self, batch: WriteBatch) -> int:
-        """Store schema changes, predictions and feedback atomically and durably; returns how
-        many records were new (a record whose ``record_id`` is stored already is skipped, so a
-        retried batch stores nothing twice)."""
+        """Store schema changes, predictions, feedback, events and quarantined records
+        atomically and durably; returns how many records were new (a record whose
+        ``record_id`` is stored already is skipped, so a retried batch stores nothing twice;
+        quarantined records are not counted)."""
         ...
 
     def read_window(self, model: str, window: Window, model_version: str | None = None) -> pa.Table:
@@ -108,6 +229,16 @@ class PredictionStore(Protocol):
         ...
 
     def read_reference(self, model: str, name: str) -> pa.Table | None: ...
+
+    def read_events(self, model: str, window: Window) -> pa.Table:
+        """Service events of ``model`` with ``window.start <= ts < window.end`` (columns
+        ``ts``, ``model_version``, ``name``, ``latency_ms``, ``status``, ``error_type``,
+        ``error``)."""
+        ...
+
+    def quarantined(self, model: str | None = None, limit: int = 100) -> list[QuarantinedRecord]:
+        """The latest quarantined records (of ``model``, or of every model), newest first."""
+        ...
 
     def close(self) -> None: ...
 

@@ -22,8 +22,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sightline.errors import NotFoundError, StoreError
-from sightline.schema import ColumnSpec, ColumnType, JobRun, MetricPoint, ModelSchema, Window
-from sightline.store.base import FeedbackRow, ModelInfo, PredictionRow, WriteBatch
+from sightline.schema import ColumnType, JobRun, MetricPoint, ModelSchema, Window
+from sightline.store.base import (
+    TS,
+    EventRow,
+    ModelInfo,
+    QuarantinedRecord,
+    WriteBatch,
+    feedback_table,
+    naive_utc,
+    prediction_table,
+)
 
 __all__ = ["DuckDBMetricStore", "DuckDBPredictionStore"]
 
@@ -32,21 +41,20 @@ SQL_TYPES = {
     ColumnType.STRING: "VARCHAR",
     ColumnType.BOOLEAN: "BOOLEAN",
 }
-ARROW_TYPES = {
-    ColumnType.NUMBER: pa.float64(),
-    ColumnType.STRING: pa.string(),
-    ColumnType.BOOLEAN: pa.bool_(),
-}
-TS = pa.timestamp("us")
+EVENT_COLUMNS = (
+    "model VARCHAR, model_version VARCHAR, record_id VARCHAR, name VARCHAR, ts TIMESTAMP,"
+    " received_at TIMESTAMP, latency_ms DOUBLE, status VARCHAR, error_type VARCHAR,"
+    " error BOOLEAN, attributes JSON"
+)
+QUARANTINE_COLUMNS = (
+    "model VARCHAR, kind VARCHAR, record_id VARCHAR, received_at TIMESTAMP, idx BIGINT,"
+    " field VARCHAR, message VARCHAR, record VARCHAR"
+)
 
 
 def quote(name: str) -> str:
     """A SQL identifier for any column name."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def naive_utc(ts: datetime) -> datetime:
-    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
 
 
 def aware_utc(ts: datetime) -> datetime:
@@ -109,6 +117,9 @@ class DuckDBPredictionStore:
                 " table_name VARCHAR, n_rows BIGINT, created_at TIMESTAMP,"
                 " PRIMARY KEY (model, name))"
             )
+            # Service events of every model in one table; quarantined records likewise.
+            con.execute(f"CREATE TABLE IF NOT EXISTS sl_events ({EVENT_COLUMNS})")
+            con.execute(f"CREATE TABLE IF NOT EXISTS sl_quarantine ({QUARANTINE_COLUMNS})")
             rows = con.execute("SELECT name, id, schema FROM sl_models").fetchall()
         self._models: dict[str, tuple[int, ModelSchema]] = {
             name: (model_id, ModelSchema.from_dict(json.loads(schema)))
@@ -175,18 +186,25 @@ class DuckDBPredictionStore:
             with self.db.transaction() as con:
                 for schema, changes in batch.schemas.values():
                     self._save_schema(con, schema, changes)
-                for model, rows in batch.predictions.items():
-                    if rows:
-                        model_id, schema = self._models[model]
-                        stored += _insert_new(
-                            con, _predictions(model_id), _prediction_table(schema, rows)
-                        )
+                for model in {*batch.predictions, *batch.prediction_tables}:
+                    model_id, schema = self._models[model]
+                    tables = list(batch.prediction_tables.get(model, ()))
+                    if batch.predictions.get(model):
+                        tables.append(prediction_table(schema, batch.predictions[model]))
+                    tables = [t for t in tables if t.num_rows]
+                    if tables:
+                        data = pa.concat_tables(tables, promote_options="permissive")
+                        stored += _insert_new(con, _predictions(model_id), data)
                 for model, feedback in batch.feedback.items():
                     if feedback:
                         model_id, schema = self._models[model]
                         stored += _insert_new(
-                            con, _feedback(model_id), _feedback_table(schema, feedback)
+                            con, _feedback(model_id), feedback_table(schema, feedback)
                         )
+                if batch.events:
+                    stored += _insert_new(con, "sl_events", _event_table(batch.events))
+                if batch.quarantine:
+                    _insert_quarantine(con, _quarantine_table(batch.quarantine))
         except (duckdb.Error, pa.ArrowException) as error:
             self._models = previous
             raise StoreError(f"writing {batch.n_records} records failed: {error}") from error
@@ -271,6 +289,29 @@ class DuckDBPredictionStore:
                 return None
             row = rows[0]
             return con.sql(f"SELECT * FROM {row[0]}").to_arrow_table()
+
+    # -- service events and quarantine -----------------------------------------------------
+
+    def read_events(self, model: str, window: Window) -> pa.Table:
+        with self.db.reading() as con:
+            return con.sql(
+                "SELECT ts, model_version, name, latency_ms, status, error_type, error"
+                " FROM sl_events WHERE model = ? AND ts >= ? AND ts < ? ORDER BY ts",
+                params=[model, naive_utc(window.start), naive_utc(window.end)],
+            ).to_arrow_table()
+
+    def quarantined(self, model: str | None = None, limit: int = 100) -> list[QuarantinedRecord]:
+        where, params = ("WHERE model = ?", [model]) if model is not None else ("", [])
+        with self.db.reading() as con:
+            rows = con.execute(
+                "SELECT model, kind, record_id, received_at, idx, field, message, record"
+                f" FROM sl_quarantine {where} ORDER BY received_at DESC, idx LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        return [
+            QuarantinedRecord(r[0], r[1], r[2], aware_utc(r[3]), r[4], r[5], r[6], r[7])
+            for r in rows
+        ]
 
     def close(self) -> None:
         self.db.close()
@@ -481,35 +522,48 @@ def _insert_new(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> i
     return int(rows[0][0]) if rows else 0
 
 
-def _column(spec: ColumnSpec, values: list[Any]) -> pa.Array:
-    return pa.array(values, ARROW_TYPES[spec.type])
+def _insert_quarantine(con: duckdb.DuckDBPyConnection, data: pa.Table) -> None:
+    """Quarantine records, skipping those whose record id is quarantined already (a retry)."""
+    con.register("sl_batch", data)
+    try:
+        con.execute(
+            "INSERT INTO sl_quarantine BY NAME SELECT * FROM sl_batch WHERE record_id = ''"
+            " OR record_id NOT IN (SELECT record_id FROM sl_quarantine)"
+        )
+    finally:
+        con.unregister("sl_batch")
 
 
-def _prediction_table(schema: ModelSchema, rows: list[PredictionRow]) -> pa.Table:
-    columns: dict[str, pa.Array] = {
-        "record_id": pa.array([r.record_id for r in rows], pa.string()),
-        "request_id": pa.array([r.request_id for r in rows], pa.string()),
-        "ts": pa.array([naive_utc(r.ts) for r in rows], TS),
-        "received_at": pa.array([naive_utc(r.received_at) for r in rows], TS),
-        "model_version": pa.array([r.model_version for r in rows], pa.string()),
-        "sample_rate": pa.array([r.sample_rate for r in rows], pa.float64()),
-        "tags": pa.array([json.dumps(r.tags) if r.tags else None for r in rows], pa.string()),
-    }
-    for spec in schema.features:
-        columns[spec.name] = _column(spec, [r.features.get(spec.name) for r in rows])
-    for spec in schema.outputs:
-        columns[spec.name] = _column(spec, [r.outputs.get(spec.name) for r in rows])
-    return pa.table(columns)
-
-
-def _feedback_table(schema: ModelSchema, rows: list[FeedbackRow]) -> pa.Table:
-    assert schema.target is not None, "feedback is written after its target type is known"
+def _event_table(rows: list[EventRow]) -> pa.Table:
     return pa.table(
         {
+            "model": pa.array([r.model for r in rows], pa.string()),
+            "model_version": pa.array([r.model_version for r in rows], pa.string()),
             "record_id": pa.array([r.record_id for r in rows], pa.string()),
-            "request_id": pa.array([r.request_id for r in rows], pa.string()),
+            "name": pa.array([r.name for r in rows], pa.string()),
             "ts": pa.array([naive_utc(r.ts) for r in rows], TS),
             "received_at": pa.array([naive_utc(r.received_at) for r in rows], TS),
-            "target": _column(schema.target, [r.target for r in rows]),
+            "latency_ms": pa.array([r.latency_ms for r in rows], pa.float64()),
+            "status": pa.array([r.status for r in rows], pa.string()),
+            "error_type": pa.array([r.error_type for r in rows], pa.string()),
+            "error": pa.array([r.error for r in rows], pa.bool_()),
+            "attributes": pa.array(
+                [json.dumps(r.attributes) if r.attributes else None for r in rows], pa.string()
+            ),
+        }
+    )
+
+
+def _quarantine_table(rows: list[QuarantinedRecord]) -> pa.Table:
+    return pa.table(
+        {
+            "model": pa.array([r.model for r in rows], pa.string()),
+            "kind": pa.array([r.kind for r in rows], pa.string()),
+            "record_id": pa.array([r.record_id for r in rows], pa.string()),
+            "received_at": pa.array([naive_utc(r.received_at) for r in rows], TS),
+            "idx": pa.array([r.index for r in rows], pa.int64()),
+            "field": pa.array([r.field for r in rows], pa.string()),
+            "message": pa.array([r.message for r in rows], pa.string()),
+            "record": pa.array([r.record for r in rows], pa.string()),
         }
     )
