@@ -4,6 +4,7 @@
     sightline.init(url="http://127.0.0.1:8000")
     request_id = sightline.log_prediction("churn", {"age": 31, "plan": "pro"}, 0.83)
     sightline.log_feedback("churn", request_id, 1)   # when the truth arrives, even days later
+    sightline.log_event("churn", "predict", latency_ms=3.2, status="ok")  # service health
 
 Records are batched and sent by a background thread; nothing here blocks on the network or
 raises into model code. ``flush()`` waits for delivery; pending records are flushed at exit.
@@ -18,13 +19,14 @@ from datetime import datetime
 from typing import Any
 
 from sightline.errors import SightlineError
-from sightline.sdk.client import Client
+from sightline.sdk.client import Client, set_default_client
 
 __all__ = [
     "Client",
     "SightlineError",
     "__version__",
     "close",
+    "compare",
     "flush",
     "init",
     "log_feedback",
@@ -51,6 +53,7 @@ def init(url: str | None = None, api_key: str | None = None, **options: Any) -> 
         api_key if api_key is not None else os.environ.get("SIGHTLINE_API_KEY") or None,
         **options,
     )
+    set_default_client(_client)
     return _client
 
 
@@ -87,6 +90,33 @@ def log_feedback(
         client.log_feedback(model, request_id, target, ts)
 
 
+def log_event(
+    model: str,
+    name: str,
+    *,
+    latency_ms: float | None = None,
+    status: str | int | None = None,
+    error_type: str | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    ts: datetime | float | None = None,
+    model_version: str | None = None,
+) -> None:
+    """Log a service event of ``model`` (a request served, a call, a log line) with its
+    latency, status and error type; they become throughput, latency and error-rate metrics."""
+    client = _current()
+    if client is not None:
+        client.log_event(
+            model,
+            name,
+            latency_ms=latency_ms,
+            status=status,
+            error_type=error_type,
+            attributes=attributes,
+            ts=ts,
+            model_version=model_version,
+        )
+
+
 def flush(timeout: float | None = 30.0) -> bool:
     """Wait until every logged record has been delivered; False on timeout."""
     return _client.flush(timeout) if _client is not None else True
@@ -98,8 +128,20 @@ def close() -> None:
     if _client is not None:
         _client.close()
         _client = None
+        set_default_client(None)
+
+
+def __getattr__(name: str) -> Any:
+    # ``sightline.compare`` loads the engine (NumPy, Arrow, SciPy) on first use only, so that
+    # ``import sightline`` stays as light as the SDK.
+    if name == "compare":
+        from sightline.reports import compare
+
+        return compare
+    raise AttributeError(f"module 'sightline' has no attribute {name!r}")
 
 
 def stats() -> dict[str, int]:
-    """Counts of records queued, sent, dropped and rejected by the SDK."""
+    """Counts of records queued, sent, dropped, rejected, quarantined, spilled and sampled out
+    by the SDK, and how many are pending (see :meth:`Client.stats`)."""
     return _client.stats() if _client is not None else {}

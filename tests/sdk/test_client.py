@@ -12,7 +12,7 @@ import pytest
 
 import sightline
 from sightline.sdk import Client
-from sightline.sdk.transport import SendResult, encode_records
+from sightline.sdk.transport import Payload, SendResult, encode_records
 
 
 class Recorder:
@@ -24,12 +24,12 @@ class Recorder:
         self.attempts = 0
         self.lock = threading.Lock()
 
-    def send(self, body: bytes) -> SendResult:
+    def send(self, payload: Payload) -> SendResult:
         with self.lock:
             self.attempts += 1
             outcome = self.outcomes.pop(0) if self.outcomes else "ok"
             if outcome == "ok":
-                self.bodies.append(json.loads(body))
+                self.bodies.append(json.loads(payload.decoded()))
         return SendResult(outcome, "scripted")
 
     def close(self) -> None:
@@ -42,7 +42,7 @@ class Recorder:
 
 def test_log_prediction_returns_request_id_and_delivers_records():
     transport = Recorder()
-    client = Client(transport=transport, flush_interval=0.05)
+    client = Client(wire="json", spill_dir=False, transport=transport, flush_interval=0.05)
     rid = client.log_prediction("m", {"x": 1.5, "c": "a"}, 0.7, model_version="v2", tags={"t": "1"})
     given = client.log_prediction("m", {"x": 2.0}, 0.1, request_id="req-42")
     client.log_feedback("m", rid, 1)
@@ -63,7 +63,9 @@ def test_log_prediction_returns_request_id_and_delivers_records():
 
 def test_batches_by_size():
     transport = Recorder()
-    client = Client(transport=transport, batch_size=10, flush_interval=30.0)
+    client = Client(
+        wire="json", spill_dir=False, transport=transport, batch_size=10, flush_interval=30.0
+    )
     for i in range(35):
         client.log_prediction("m", {"x": i}, i)
     assert client.flush(5)
@@ -75,7 +77,7 @@ def test_batches_by_size():
 
 def test_retries_until_delivered():
     transport = Recorder(["retry", "retry", "ok"])
-    client = Client(transport=transport, flush_interval=0.01)
+    client = Client(wire="json", spill_dir=False, transport=transport, flush_interval=0.01)
     client.log_prediction("m", {"x": 1}, 1)
     assert client.flush(10)
     client.close()
@@ -86,7 +88,7 @@ def test_retries_until_delivered():
 
 def test_rejected_batches_are_counted_not_raised():
     transport = Recorder(["rejected"])
-    client = Client(transport=transport, flush_interval=0.01)
+    client = Client(wire="json", spill_dir=False, transport=transport, flush_interval=0.01)
     client.log_prediction("m", {"x": 1}, 1)
     assert client.flush(5)
     client.close()
@@ -98,12 +100,19 @@ def test_bounded_queue_counts_what_it_drops():
     gate = threading.Event()
 
     class Stuck(Recorder):
-        def send(self, body: bytes) -> SendResult:
+        def send(self, payload: Payload) -> SendResult:
             gate.wait(5)
-            return super().send(body)
+            return super().send(payload)
 
     transport = Stuck()
-    client = Client(transport=transport, batch_size=5, max_queue=20, flush_interval=0.01)
+    client = Client(
+        wire="json",
+        spill_dir=False,
+        transport=transport,
+        batch_size=5,
+        max_queue=20,
+        flush_interval=0.01,
+    )
     for i in range(100):
         client.log_prediction("m", {"x": i}, i)
     stats = client.stats()
@@ -118,11 +127,11 @@ def test_log_is_fast_and_never_touches_the_network():
     gate = threading.Event()
 
     class Hung(Recorder):
-        def send(self, body: bytes) -> SendResult:
+        def send(self, payload: Payload) -> SendResult:
             gate.wait(10)
-            return super().send(body)
+            return super().send(payload)
 
-    client = Client(transport=Hung(), flush_interval=0.01)
+    client = Client(wire="json", spill_dir=False, transport=Hung(), flush_interval=0.01)
     start = time.perf_counter()
     for i in range(1000):
         client.log_prediction("m", {"x": i}, i)
@@ -160,7 +169,13 @@ def test_module_api_before_init_drops_with_a_warning(caplog: pytest.LogCaptureFi
 
 def test_module_api_after_init(monkeypatch: pytest.MonkeyPatch):
     transport = Recorder()
-    client = sightline.init(url="http://127.0.0.1:1", transport=transport, flush_interval=0.01)
+    client = sightline.init(
+        url="http://127.0.0.1:1",
+        transport=transport,
+        flush_interval=0.01,
+        wire="json",
+        spill_dir=False,
+    )
     try:
         rid = sightline.log_prediction("m", {"x": 1}, 1)
         sightline.log_feedback("m", rid or "", 0)
