@@ -128,7 +128,8 @@ def test_builtin_methods_are_registered_with_conventional_thresholds() -> None:
         "wasserstein": (0.1, False, {ColumnKind.NUMERICAL}),
         "chisquare": (0.05, True, {ColumnKind.CATEGORICAL}),
         "z": (0.05, True, {ColumnKind.CATEGORICAL}),
-        "jensenshannon": (0.1, False, {ColumnKind.CATEGORICAL}),
+        # decile bins of numerical columns, shares of categorical ones
+        "jensenshannon": (0.1, False, {ColumnKind.NUMERICAL, ColumnKind.CATEGORICAL}),
     }
     for name, (threshold, is_test, kinds) in expected.items():
         method = drift_method(name)

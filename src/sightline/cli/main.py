@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sightline.cli import report
 from sightline.config import Settings
 from sightline.errors import (
     ConfigError,
@@ -319,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration", type=float, default=None, help="stop after this many seconds of live traffic"
     )
     p.set_defaults(func=cmd_demo)
+
+    report.add_parser(sub)
 
     p = sub.add_parser("settings", help="print every setting with its environment variable")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")

@@ -25,6 +25,7 @@ __all__ = [
     "percentile_edges",
     "shares",
     "smoothed_shares",
+    "sorted_quantiles",
 ]
 
 FloatArray = np.ndarray[tuple[int], np.dtype[np.float64]]
@@ -35,19 +36,30 @@ IntArray = np.ndarray[tuple[int], np.dtype[np.int64]]
 EMPTY_SHARE = 1e-4
 
 
+def sorted_quantiles(values: FloatArray, qs: FloatArray) -> FloatArray:
+    """Quantiles of sorted ``values``, as ``np.quantile`` computes them (linear interpolation),
+    by indexing instead of partitioning."""
+    position = qs * (values.size - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, values.size - 1)
+    fraction = position - low
+    result: FloatArray = values[low] + (values[high] - values[low]) * fraction
+    return result
+
+
 def percentile_edges(reference: FloatArray) -> FloatArray:
-    """Inner edges at the reference's 1st … 99th percentiles (sorted, distinct)."""
+    """Inner edges at the 1st … 99th percentiles of the sorted reference (distinct)."""
     if reference.size == 0:
         return np.empty(0, dtype=np.float64)
-    return np.unique(np.quantile(reference, np.arange(1, 100) / 100))
+    return np.unique(sorted_quantiles(reference, np.arange(1, 100) / 100))
 
 
 def decile_edges(reference: FloatArray) -> FloatArray:
-    """Inner edges at the reference's deciles (sorted, distinct)."""
+    """Inner edges at the deciles of the sorted reference (distinct)."""
     if reference.size == 0:
         return np.empty(0, dtype=np.float64)
     # Computed exactly as the percentile edges are, so deciles are a subset of them.
-    return np.unique(np.quantile(reference, np.arange(1, 100) / 100)[9::10])
+    return np.unique(sorted_quantiles(reference, np.arange(1, 100) / 100)[9::10])
 
 
 def bin_counts(sorted_values: FloatArray, edges: FloatArray) -> IntArray:

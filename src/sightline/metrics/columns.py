@@ -73,7 +73,11 @@ class NumericalValues:
     def mean(self) -> float:
         if self.moments is not None:
             return self.moments[0]
-        return float(self.values.mean()) if self.values.size else float("nan")
+        return (
+            float(np.add.reduce(self.values) / self.values.size)
+            if self.values.size
+            else float("nan")
+        )
 
     @property
     def variance(self) -> float:

@@ -1,23 +1,32 @@
-"""Compare a current table with a reference table, column by column.
+"""Compare a current table with a reference table: data quality and drift, column by column.
 
->>> import pyarrow as pa
->>> ref = pa.table({"x": [float(i % 50) for i in range(500)]})
->>> cur = pa.table({"x": [float(i % 50) + 20 for i in range(500)]})
->>> report = compare_tables(ref, cur)
->>> report.columns["x"].drift.method, report.columns["x"].drift.drifted
-('ks', True)
+    >>> import pyarrow as pa
+    >>> ref = pa.table({"x": [float(i % 50) for i in range(500)]})
+    >>> cur = pa.table({"x": [float(i % 50) + 20 for i in range(500)]})
+    >>> report = compare_tables(ref, cur)
+    >>> report.columns["x"].drift.method, report.columns["x"].drift.drifted
+    ('ks', True)
+
+The reference side of each column is prepared once (:class:`ReferenceProfile`: sorted values,
+percentile edges, range; or category counts) and can be reused for every window compared with
+it. Columns are processed in parallel threads: the heavy parts (sorting, binary searches,
+counting) run in NumPy and Arrow without the GIL.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sightline.errors import ValidationError
+from sightline.metrics.binning import percentile_edges, sorted_quantiles
 from sightline.metrics.columns import (
     CategoricalCounts,
     ColumnKind,
@@ -26,29 +35,113 @@ from sightline.metrics.columns import (
     union_categories,
 )
 from sightline.metrics.drift import DriftResult, detect_drift
+from sightline.metrics.quality import (
+    ColumnQuality,
+    DatasetQuality,
+    categorical_quality,
+    dataset_quality,
+    numerical_quality,
+)
+from sightline.metrics.summaries import CategoricalSummary, NumericalSummary
 
-__all__ = ["ColumnReport", "DatasetReport", "compare_tables"]
+__all__ = [
+    "ColumnProfile",
+    "ColumnReport",
+    "DatasetReport",
+    "ReferenceProfile",
+    "compare_tables",
+    "prepare_column",
+]
 
 #: Share of drifted columns from which the whole dataset counts as drifted.
 DEFAULT_DRIFT_SHARE = 0.5
 #: Categories and quantile ranges listed in a column's "what moved most".
 TOP_MOVED = 5
 
+ColumnData = NumericalValues | CategoricalCounts
+Summary = NumericalSummary | CategoricalSummary
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """The reference side of one column, prepared once."""
+
+    name: str
+    kind: ColumnKind
+    data: ColumnData
+    edges: np.ndarray[tuple[int], np.dtype[np.float64]] | None = None  # percentile edges
+    bounds: tuple[float, float] | None = None  # reference range, or declared bounds
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    """A reference table prepared for comparisons: one :class:`ColumnProfile` per column."""
+
+    n_rows: int
+    columns: dict[str, ColumnProfile]
+    schema: pa.Schema
+
+    @classmethod
+    def from_table(
+        cls,
+        table: pa.Table,
+        columns: Mapping[str, ColumnKind] | None = None,
+        *,
+        bounds: Mapping[str, tuple[float, float]] | None = None,
+        workers: int | None = None,
+    ) -> ReferenceProfile:
+        """Prepare ``columns`` of ``table`` (default: all, kinds inferred). ``bounds`` declares
+        a column's valid range; otherwise the reference's own range is used."""
+        kinds = (
+            dict(columns)
+            if columns is not None
+            else {n: infer_kind(table.column(n)) for n in table.column_names}
+        )
+        for name in kinds:
+            if name not in table.column_names:
+                raise ValidationError(
+                    f"column '{name}' is missing from the reference data", field=name
+                )
+        declared = bounds or {}
+
+        def prepare(name: str) -> ColumnProfile:
+            kind = kinds[name]
+            data, _ = prepare_column(table.column(name), kind)
+            if isinstance(data, NumericalValues):
+                values = data.values
+                own = (float(values[0]), float(values[-1])) if values.size else None
+                return ColumnProfile(
+                    name, kind, data, percentile_edges(values), declared.get(name, own)
+                )
+            return ColumnProfile(name, kind, data)
+
+        with _pool(workers) as pool:
+            profiles = list(pool.map(prepare, kinds))
+        return cls(table.num_rows, {p.name: p for p in profiles}, table.schema)
+
 
 @dataclass(frozen=True)
 class ColumnReport:
-    """Row count, missing share and drift of one column."""
+    """Quality and drift of one column (and its summary, when asked for)."""
 
     column: str
     kind: ColumnKind
-    n_rows: int
-    n_missing: int
+    quality: ColumnQuality
     drift: DriftResult
     distribution: dict[str, Any] = field(default_factory=dict)
+    summary: Summary | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return self.quality.n_rows
+
+    @property
+    def n_missing(self) -> int:
+        return self.quality.n_missing
 
     @property
     def missing_share(self) -> float | None:
-        return self.n_missing / self.n_rows if self.n_rows else None
+        return self.quality.missing_share
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +150,7 @@ class ColumnReport:
             "n_rows": self.n_rows,
             "n_missing": self.n_missing,
             "missing_share": self.missing_share,
+            "quality": self.quality.to_dict(),
             "drift": self.drift.to_dict(),
             "distribution": self.distribution,
         }
@@ -70,6 +164,7 @@ class DatasetReport:
     n_current: int
     columns: dict[str, ColumnReport]
     drift_share: float
+    quality: DatasetQuality | None = None
 
     @property
     def checked(self) -> list[ColumnReport]:
@@ -97,62 +192,134 @@ class DatasetReport:
             "dataset_drift": self.dataset_drift,
             "drift_share": self.drift_share,
             "drifted_columns": self.drifted_columns,
+            "quality": self.quality.to_dict() if self.quality else None,
             "columns": {name: c.to_dict() for name, c in self.columns.items()},
         }
 
 
 def compare_tables(
-    reference: pa.Table,
+    reference: pa.Table | ReferenceProfile,
     current: pa.Table,
     columns: Mapping[str, ColumnKind] | None = None,
     *,
     methods: Mapping[str, str] | None = None,
     thresholds: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
     min_rows: int = 30,
     drift_share: float = DEFAULT_DRIFT_SHARE,
+    id_column: str | None = None,
+    summaries: bool = False,
+    workers: int | None = None,
 ) -> DatasetReport:
-    """Row count, missing share and drift of every column of ``current`` against ``reference``.
+    """Data quality and drift of every column of ``current`` against ``reference``.
 
     ``columns`` maps the columns to compare to their kind (default: every column the two tables
-    share, kind inferred from the Arrow type). ``methods``/``thresholds`` override the defaults
-    per column.
+    share, kind inferred from the reference's Arrow type). ``methods``/``thresholds`` override
+    the default drift method per column; ``bounds`` declare valid ranges (default: the
+    reference's range). ``summaries=True`` also returns each column's mergeable summary.
     """
-    if columns is None:
-        shared = [name for name in reference.column_names if name in current.column_names]
-        columns = {name: infer_kind(reference.column(name)) for name in shared}
+    if isinstance(reference, pa.Table):
+        if columns is None:
+            shared = [n for n in reference.column_names if n in current.column_names]
+            columns = {n: infer_kind(reference.column(n)) for n in shared}
+        profile = ReferenceProfile.from_table(reference, columns, bounds=bounds, workers=workers)
+    else:
+        profile = reference
+        if columns is None:
+            columns = {n: p.kind for n, p in profile.columns.items() if n in current.column_names}
+    for name in columns:
+        if name not in current.column_names:
+            raise ValidationError(f"column '{name}' is missing from the current data", field=name)
+        if name not in profile.columns:
+            raise ValidationError(f"column '{name}' is missing from the reference data", field=name)
     methods, thresholds = methods or {}, thresholds or {}
-    reports: dict[str, ColumnReport] = {}
-    for name, kind in columns.items():
-        for table, side in ((reference, "reference"), (current, "current")):
-            if name not in table.column_names:
-                raise ValidationError(
-                    f"column '{name}' is missing from the {side} data", field=name
-                )
-        ref = _prepare(reference.column(name), kind)
-        cur = _prepare(current.column(name), kind)
+
+    def compare(name: str) -> ColumnReport:
+        ref = profile.columns[name]
+        cur, mismatches = prepare_column(current.column(name), ref.kind)
         drift = detect_drift(
             name,
-            ref,
+            ref.data,
             cur,
             method=methods.get(name),
             threshold=thresholds.get(name),
             min_rows=min_rows,
         )
-        reports[name] = ColumnReport(
-            column=name,
-            kind=kind,
-            n_rows=cur.n_rows,
-            n_missing=cur.n_missing,
-            drift=drift,
-            distribution=distribution(ref, cur),
+        summary: Summary | None = None
+        if isinstance(cur, NumericalValues):
+            quality = numerical_quality(name, cur, bounds=ref.bounds, type_mismatches=mismatches)
+            if summaries and ref.edges is not None:
+                summary = NumericalSummary.from_values(
+                    cur, ref.edges, ref.bounds or (-np.inf, np.inf)
+                )
+        else:
+            reference_counts = ref.data if isinstance(ref.data, CategoricalCounts) else None
+            quality = categorical_quality(
+                name, cur, reference=reference_counts, type_mismatches=mismatches
+            )
+            if summaries:
+                summary = CategoricalSummary(cur)
+        return ColumnReport(name, ref.kind, quality, drift, distribution(ref.data, cur), summary)
+
+    with _pool(workers) as pool:
+        # Duplicates are counted over the compared columns, alongside the column work.
+        dataset = pool.submit(
+            dataset_quality,
+            current,
+            reference=profile.schema.empty_table(),
+            columns=list(columns),
+            id_column=id_column,
         )
-    return DatasetReport(reference.num_rows, current.num_rows, reports, drift_share)
+        reports = list(pool.map(compare, columns))
+        quality = dataset.result()
+    quality = replace(
+        quality,
+        constant_columns=[r.column for r in reports if r.quality.constant],
+        empty_columns=[r.column for r in reports if r.n_rows and r.n_missing == r.n_rows],
+    )
+    by_name = {r.column: r for r in reports}
+    return DatasetReport(profile.n_rows, current.num_rows, by_name, drift_share, quality)
 
 
-def _prepare(column: pa.ChunkedArray, kind: ColumnKind) -> NumericalValues | CategoricalCounts:
+def prepare_column(column: pa.ChunkedArray | pa.Array, kind: ColumnKind) -> tuple[ColumnData, int]:
+    """A column as the engine works with it, and how many present values had the wrong type
+    (text that is not a number in a numerical column: counted, then treated as missing)."""
     if kind is ColumnKind.NUMERICAL:
-        return NumericalValues.from_arrow(column)
-    return CategoricalCounts.from_arrow(column)
+        if (
+            pa.types.is_string(column.type)
+            or pa.types.is_large_string(column.type)
+            or pa.types.is_dictionary(column.type)
+        ):
+            numbers, mismatches = _parse_numbers(column)
+            values = NumericalValues.from_arrow(numbers)
+            return NumericalValues(values.values, values.n_missing), mismatches
+        if pa.types.is_boolean(column.type):
+            column = pc.cast(column, pa.float64())
+        return NumericalValues.from_arrow(column), 0
+    return CategoricalCounts.from_arrow(column), 0
+
+
+def _parse_numbers(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, int]:
+    """Text parsed as numbers, one parse per distinct value; unparsable values become null."""
+    if pa.types.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    whole = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = pc.dictionary_encode(whole)
+    parsed: list[float | None] = []
+    for text in encoded.dictionary.to_pylist():
+        try:
+            parsed.append(float(text))
+        except (TypeError, ValueError):
+            parsed.append(None)
+    numbers = pc.take(pa.array(parsed, pa.float64()), encoded.indices)
+    mismatches = int(
+        pc.sum(pc.and_(pc.is_valid(encoded.indices), pc.is_null(numbers))).as_py() or 0
+    )
+    return numbers, mismatches
+
+
+def _pool(workers: int | None) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1))
 
 
 def distribution(
@@ -185,7 +352,7 @@ def _numerical_distribution(
     moved: list[dict[str, Any]] = []
     if ref.n >= 10:
         # Reference deciles: where did the current values go, compared with 10 % each?
-        deciles = np.quantile(ref.values, np.linspace(0, 1, 11))
+        deciles = sorted_quantiles(ref.values, np.linspace(0, 1, 11))
         deciles[0], deciles[-1] = -np.inf, np.inf
         ref_share = _shares(_sorted_histogram(ref.values, deciles))
         cur_share = _shares(_sorted_histogram(cur.values, deciles)) if cur.n else [0.0] * 10

@@ -80,6 +80,38 @@ class QuantileSketch:
         return cls(alpha, nothing, nothing, nothing, nothing, 0)
 
     @classmethod
+    def from_sorted(cls, values: FloatArray, alpha: float = 0.005) -> QuantileSketch:
+        """Sketch of sorted finite ``values``: bucket counts by binary search, no per-value work."""
+        gamma = (1 + alpha) / (1 - alpha)
+        log_gamma = math.log(gamma)
+        zero_low = np.searchsorted(values, -MIN_MAGNITUDE, side="right")
+        zero_high = np.searchsorted(values, MIN_MAGNITUDE, side="left")
+
+        def store(magnitudes: FloatArray) -> tuple[IntArray, IntArray]:
+            # ``magnitudes`` ascending, all >= MIN_MAGNITUDE; bucket k holds (γ^(k-1), γ^k].
+            if magnitudes.size == 0:
+                return np.empty(0, np.int64), np.empty(0, np.int64)
+            first = math.ceil(math.log(magnitudes[0]) / log_gamma)
+            last = math.ceil(math.log(magnitudes[-1]) / log_gamma)
+            keys = np.arange(first, last + 1, dtype=np.int64)
+            upper = np.exp(keys * log_gamma)
+            # Bucket of a value x is ceil(log x / log γ): match it exactly at the boundaries.
+            cuts = np.searchsorted(magnitudes, upper, side="right")
+            counts = np.diff(np.concatenate(([0], cuts)))
+            counts[-1] += magnitudes.size - cuts[-1]
+            exact = np.ceil(
+                np.log(magnitudes[np.minimum(cuts[:-1], magnitudes.size - 1)]) / log_gamma
+            )
+            if not np.all(exact >= keys[:-1] + 1):  # rounding at a boundary: count directly
+                return _count_keys(np.ceil(np.log(magnitudes) / log_gamma).astype(np.int64))
+            present = counts > 0
+            return keys[present], counts[present].astype(np.int64)
+
+        pk, pc_ = store(values[zero_high:])
+        nk, nc = store(-values[:zero_low][::-1])
+        return cls(alpha, pk, pc_, nk, nc, int(zero_high - zero_low))
+
+    @classmethod
     def from_values(cls, values: FloatArray, alpha: float = 0.005) -> QuantileSketch:
         """Sketch of finite ``values`` (NaN must be removed before)."""
         log_gamma = math.log((1 + alpha) / (1 - alpha))

@@ -3,6 +3,10 @@
 >>> from sightline.metrics.drift import drift_method
 >>> drift_method("ks").default_threshold
 0.05
+>>> sorted(kind.value for kind in drift_method("psi").kinds)
+['categorical', 'numerical']
+
+The multivariate check (:func:`domain_classifier_drift`) compares whole tables instead.
 """
 
 from sightline.metrics.drift import categorical as _categorical  # noqa: F401  (registers)
@@ -17,13 +21,21 @@ from sightline.metrics.drift.base import (
     drift_methods,
     register,
 )
+from sightline.metrics.drift.multivariate import (
+    ColumnImportance,
+    MultivariateDriftResult,
+    domain_classifier_drift,
+)
 
 __all__ = [
+    "ColumnImportance",
     "DriftMethod",
     "DriftResult",
     "MethodScore",
+    "MultivariateDriftResult",
     "default_method",
     "detect_drift",
+    "domain_classifier_drift",
     "drift_method",
     "drift_methods",
     "register",

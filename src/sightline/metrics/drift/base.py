@@ -3,12 +3,19 @@
 A method is either a statistical check (its score is a p-value: drift when ``score <
 threshold``) or a distance (drift when ``score >= threshold``). Built-in methods register
 through :func:`register`, exactly as a third-party method would.
+
+One name can carry an implementation per column kind (``psi`` on decile bins of a numerical
+column and on the shares of a categorical one): register the name once per kind, with the same
+title, threshold and direction; :func:`detect_drift` decides the kind a column is compared as
+and calls that kind's implementation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from sightline.errors import ComputeError, ValidationError
@@ -35,27 +42,50 @@ FEW_VALUES = 5
 
 @dataclass(frozen=True)
 class MethodScore:
-    """What a method computes: its score, and the raw statistic / p-value behind it."""
+    """What a method computes: its score, and the raw statistic / p-value behind it.
+
+    ``details`` holds what else a person needs to read the score (e.g. that a p-value was
+    capped by the method); :func:`detect_drift` copies it into :attr:`DriftResult.details`.
+    """
 
     score: float
     statistic: float | None = None
     p_value: float | None = None
     exact: bool = True
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+#: The computation of a method for one column kind: (reference, current) -> score.
+Compute = Callable[[Any, Any], MethodScore]
 
 
 @dataclass(frozen=True)
 class DriftMethod:
-    """A registered drift method."""
+    """A registered drift method: one name, threshold and direction, an implementation per kind."""
 
     name: str
     title: str
-    kinds: frozenset[ColumnKind]
     default_threshold: float
     is_test: bool  # True: the score is a p-value
-    compute: Callable[[Any, Any], MethodScore]
+    implementations: Mapping[ColumnKind, Compute] = field(hash=False)
+
+    @property
+    def kinds(self) -> frozenset[ColumnKind]:
+        """The column kinds the method has an implementation for."""
+        return frozenset(self.implementations)
 
     def is_drift(self, score: float, threshold: float) -> bool:
         return score < threshold if self.is_test else score >= threshold
+
+    def compute(self, reference: ColumnData, current: ColumnData) -> MethodScore:
+        """Run the implementation for the kind of the inputs."""
+        kind = _kind_of(reference, current)
+        implementation = self.implementations.get(kind)
+        if implementation is None:
+            raise ValidationError(
+                f"method {self.name!r} does not apply to {kind.value} columns", field="method"
+            )
+        return implementation(reference, current)
 
 
 @dataclass(frozen=True)
@@ -101,16 +131,45 @@ def register(
     name: str,
     *,
     title: str,
-    kinds: set[ColumnKind],
+    kinds: AbstractSet[ColumnKind],
     threshold: float,
     is_test: bool,
-) -> Callable[[Callable[[Any, Any], MethodScore]], Callable[[Any, Any], MethodScore]]:
-    """Register a drift method under ``name`` (used as a decorator)."""
+) -> Callable[[Compute], Compute]:
+    """Register ``compute`` as the drift method ``name`` for the column ``kinds`` (a decorator).
 
-    def decorate(
-        compute: Callable[[Any, Any], MethodScore],
-    ) -> Callable[[Any, Any], MethodScore]:
-        _REGISTRY[name] = DriftMethod(name, title, frozenset(kinds), threshold, is_test, compute)
+    Registering a name again for another kind adds that kind's implementation: title,
+    threshold and direction (``is_test``) must then be those already registered, since they
+    belong to the name. Registering a kind again replaces its implementation.
+
+    >>> from sightline.metrics.columns import ColumnKind
+    >>> @register("mean_shift", title="Mean shift", kinds={ColumnKind.NUMERICAL},
+    ...           threshold=1.0, is_test=False)
+    ... def mean_shift(reference, current):
+    ...     return MethodScore(abs(current.mean - reference.mean))
+    >>> drift_method("mean_shift").kinds == {ColumnKind.NUMERICAL}
+    True
+    """
+    if not kinds:
+        raise ValueError(f"drift method {name!r} must apply to at least one column kind")
+
+    def decorate(compute: Compute) -> Compute:
+        added = dict.fromkeys(kinds, compute)
+        existing = _REGISTRY.get(name)
+        if existing is None or existing.kinds <= set(kinds):
+            _REGISTRY[name] = DriftMethod(name, title, threshold, is_test, MappingProxyType(added))
+            return compute
+        if (existing.title, existing.default_threshold, existing.is_test) != (
+            title,
+            threshold,
+            is_test,
+        ):
+            raise ValueError(
+                f"drift method {name!r} is registered for "
+                f"{', '.join(sorted(k.value for k in existing.kinds))} with another title, "
+                "threshold or direction; one name has one title, threshold and direction"
+            )
+        merged = MappingProxyType({**existing.implementations, **added})
+        _REGISTRY[name] = replace(existing, implementations=merged)
         return compute
 
     return decorate
@@ -162,27 +221,24 @@ def detect_drift(
     """Compare one column of a reference and a current window.
 
     With ``method`` None the default is chosen from the size of the smaller side and the
-    number of distinct values (:func:`default_method`). Fewer than ``min_rows`` present values
-    on either side gives ``status="insufficient_data"`` and no verdict, never drift.
+    number of distinct values (:func:`default_method`). A chosen method compares the column as
+    the kind it has: a numerical column is compared as categories (its distinct values) by a
+    method made for categorical columns only, and by a method made for both kinds when it has
+    at most five distinct values, as the default does. Fewer than ``min_rows`` present values
+    on either side (or none at all) gives ``status="insufficient_data"`` and no verdict, never
+    drift. A method that cannot compute on the data raises :class:`ComputeError`.
     """
-    kind = (
-        ColumnKind.NUMERICAL if isinstance(reference, NumericalValues) else ColumnKind.CATEGORICAL
-    )
+    kind = _kind_of(reference, current)
     if method is None:
         n_unique = _n_unique(reference, current)
         method, kind = default_method(kind, min(reference.n, current.n), n_unique)
-    chosen = drift_method(method)
-    if kind not in chosen.kinds:
-        if ColumnKind.CATEGORICAL in chosen.kinds and isinstance(reference, NumericalValues):
-            kind = ColumnKind.CATEGORICAL
-        else:
-            raise ValidationError(
-                f"method {method!r} does not apply to {kind.value} column '{column}'",
-                field="method",
-            )
+        chosen = drift_method(method)
+    else:
+        chosen = drift_method(method)
+        kind = _compared_kind(column, chosen, reference, current)
     limit = chosen.default_threshold if threshold is None else threshold
     ref, cur = _as_kind(reference, kind), _as_kind(current, kind)
-    if ref.n < min_rows or cur.n < min_rows:
+    if ref.n < max(min_rows, 1) or cur.n < max(min_rows, 1):
         return DriftResult(
             column,
             kind,
@@ -196,7 +252,7 @@ def detect_drift(
             details={"min_rows": min_rows},
         )
     try:
-        result = chosen.compute(ref, cur)
+        result = chosen.implementations[kind](ref, cur)
     except (ValueError, FloatingPointError) as error:
         raise ComputeError(
             f"drift method {method!r} failed on column '{column}': {error}"
@@ -213,7 +269,35 @@ def detect_drift(
         statistic=result.statistic,
         p_value=result.p_value,
         exact=result.exact,
+        details=dict(result.details),
     )
+
+
+def _kind_of(reference: ColumnData, current: ColumnData) -> ColumnKind:
+    if isinstance(reference, NumericalValues) and isinstance(current, NumericalValues):
+        return ColumnKind.NUMERICAL
+    if isinstance(reference, CategoricalCounts) and isinstance(current, CategoricalCounts):
+        return ColumnKind.CATEGORICAL
+    raise ComputeError("reference and current must be columns of the same kind")
+
+
+def _compared_kind(
+    column: str, chosen: DriftMethod, reference: ColumnData, current: ColumnData
+) -> ColumnKind:
+    """The kind a column is compared as by a method the caller chose (see detect_drift)."""
+    kinds = chosen.kinds
+    if isinstance(reference, CategoricalCounts):
+        if ColumnKind.CATEGORICAL in kinds:
+            return ColumnKind.CATEGORICAL
+        raise ValidationError(
+            f"method {chosen.name!r} does not apply to categorical column '{column}'",
+            field="method",
+        )
+    if ColumnKind.NUMERICAL not in kinds:
+        return ColumnKind.CATEGORICAL
+    if ColumnKind.CATEGORICAL in kinds and _n_unique(reference, current) <= FEW_VALUES:
+        return ColumnKind.CATEGORICAL
+    return ColumnKind.NUMERICAL
 
 
 def _n_unique(reference: ColumnData, current: ColumnData) -> int:
