@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import sightline.cli.ingest as ingest_command
+import sightline.cli.quarantine as quarantine_command
 from sightline.cli import report
 from sightline.config import Settings
 from sightline.errors import (
@@ -326,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("settings", help="print every setting with its environment variable")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=cmd_settings)
+
+    ingest_command.add_parser(sub)
+    quarantine_command.add_parser(sub)
     return parser
 
 

@@ -12,13 +12,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from sightline.errors import SightlineError
 from sightline.metrics import ColumnKind, DatasetReport, compare_tables
 from sightline.monitoring.references import Reference, resolve_reference
 from sightline.schema import ColumnRole, JobRun, MetricPoint, ModelSchema, Window, windows_between
 from sightline.store import MetricStore, PredictionStore
 
-__all__ = ["JobRunner", "Monitor", "report_points"]
+__all__ = ["JobRunner", "Monitor", "report_points", "service_points"]
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +99,63 @@ def report_points(
     return points
 
 
+#: Event names that get points of their own (the busiest first); the rest count in the total.
+MAX_EVENT_SEGMENTS = 20
+
+
+def service_points(
+    model: str, monitor: Monitor, window: Window, events: pa.Table
+) -> list[MetricPoint]:
+    """Service health of one window from its service events: ``event_count``, ``throughput``
+    (events per second), ``error_rate`` and ``latency_p50``/``p95``/``p99`` (milliseconds),
+    for all events and per event name (segment ``event``). No events, no points."""
+    if events.num_rows == 0:
+        return []
+    seconds = (window.end - window.start).total_seconds()
+
+    def health(table: pa.Table, segment: str) -> list[MetricPoint]:
+        n = table.num_rows
+        latency = pc.drop_null(table.column("latency_ms"))
+        quantiles = (
+            pc.quantile(latency, q=[0.5, 0.95, 0.99]).to_pylist() if len(latency) else [None] * 3
+        )
+        errors = pc.sum(table.column("error").cast(pa.int64())).as_py() or 0
+        values = {
+            "event_count": float(n),
+            "throughput": n / seconds,
+            "error_rate": errors / n,
+            "latency_p50": quantiles[0],
+            "latency_p95": quantiles[1],
+            "latency_p99": quantiles[2],
+        }
+        return [
+            MetricPoint(
+                model,
+                metric,
+                window.start,
+                window.end,
+                window.granularity,
+                value,
+                n,
+                monitor=monitor.name,
+                segment_key="event" if segment else "",
+                segment_value=segment,
+                details={"n_latency": len(latency)} if metric.startswith("latency") else {},
+            )
+            for metric, value in values.items()
+        ]
+
+    points = health(events, "")
+    counts = (
+        events.group_by("name")
+        .aggregate([("name", "count")])
+        .sort_by([("name_count", "descending"), ("name", "ascending")])
+    )
+    for name in counts.column("name").to_pylist()[:MAX_EVENT_SEGMENTS]:
+        points += health(events.filter(pc.equal(events.column("name"), name)), name)
+    return points
+
+
 class JobRunner:
     """Runs windows of models, one at a time, recording each run.
 
@@ -154,8 +214,14 @@ class JobRunner:
         self, model: str, monitor: Monitor, window: Window, reference: Reference | None
     ) -> tuple[str, int]:
         schema = self.predictions.schema(model)
+        service = service_points(
+            model, monitor, window, self.predictions.read_events(model, window)
+        )
         if schema is None:
-            raise SightlineError(f"model '{model}' has logged nothing yet")
+            if not service:
+                raise SightlineError(f"model '{model}' has logged nothing yet")
+            self.metrics.replace_window(model, monitor.name, window, service)
+            return "ok", 0
         current = self.predictions.read_window(model, window)
         if current.num_rows == 0:
             self.metrics.replace_window(
@@ -163,6 +229,7 @@ class JobRunner:
                 monitor.name,
                 window,
                 [
+                    *service,
                     MetricPoint(
                         model,
                         "row_count",
@@ -172,7 +239,7 @@ class JobRunner:
                         0.0,
                         0,
                         monitor=monitor.name,
-                    )
+                    ),
                 ],
             )
             return "no_data", 0
@@ -192,7 +259,7 @@ class JobRunner:
             drift_share=monitor.drift_share,
         )
         points = report_points(model, monitor, window, report, reference.source)
-        self.metrics.replace_window(model, monitor.name, window, points)
+        self.metrics.replace_window(model, monitor.name, window, points + service)
         status = "ok" if report.share_of_drifted_columns is not None else "insufficient_data"
         return status, current.num_rows
 

@@ -59,11 +59,12 @@ def wire_chunks(
     target: str | None,
     model_version: str | None,
     chunk_rows: int,
-    new_ids: Callable[[int, int], list[str]],
+    new_ids: Callable[[int, int], Any],
 ) -> Iterator[pa.Table]:
     """Wire tables of predictions (and of feedback, when ``target`` names a column).
 
-    ``new_ids(start, n)`` gives the record ids of rows ``start .. start + n`` of ``data``.
+    ``new_ids(start, n)`` gives the record ids (a list or an Arrow array of strings) of rows
+    ``start .. start + n`` of ``data``.
     """
     start = 0
     for batch in as_batches(data, chunk_rows):
@@ -78,7 +79,8 @@ def wire_chunks(
             raise ValueError(f"no target column {target!r} in {names[:20]}")
         columns: dict[str, pa.Array] = {"model": _constant(model, n)}
         if "record_id" not in names:
-            columns["record_id"] = pa.array(new_ids(start, n), pa.string())
+            ids = new_ids(start, n)
+            columns["record_id"] = ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string())
         if model_version is not None:
             columns["model_version"] = _constant(model_version, n)
         single = len(outputs) == 1 and outputs[0] == "prediction"

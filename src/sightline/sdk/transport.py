@@ -59,14 +59,21 @@ class Payload:
 
 class SendResult:
     """The outcome of one POST: ``ok``, ``retry`` (try again later) or ``rejected`` (drop);
-    ``quarantined`` counts the records the collector kept in its quarantine."""
+    for ``ok``, the collector's answer (``accepted``, ``duplicates``, ``quarantined``)."""
 
-    __slots__ = ("detail", "outcome", "quarantined")
+    __slots__ = ("answer", "detail", "outcome", "quarantined")
 
-    def __init__(self, outcome: str, detail: str = "", quarantined: int = 0):
+    def __init__(
+        self,
+        outcome: str,
+        detail: str = "",
+        quarantined: int = 0,
+        answer: dict[str, Any] | None = None,
+    ):
         self.outcome = outcome
         self.detail = detail
         self.quarantined = quarantined
+        self.answer = answer or {}
 
 
 class Transport(Protocol):
@@ -217,11 +224,12 @@ class HTTPTransport:
             return SendResult("retry", f"{type(error).__name__}: {error}")
         if response.status_code < 300:
             try:
-                quarantined = int(response.json().get("quarantined", 0))
+                answer = response.json()
+                quarantined = int(answer.get("quarantined", 0))
             except (ValueError, AttributeError, TypeError):
-                quarantined = 0
+                answer, quarantined = {}, 0
             detail = response.text[:500] if quarantined else ""
-            return SendResult("ok", detail, quarantined)
+            return SendResult("ok", detail, quarantined, answer)
         if response.status_code in (408, 429) or response.status_code >= 500:
             return SendResult("retry", f"HTTP {response.status_code}")
         return SendResult("rejected", f"HTTP {response.status_code}: {response.text[:500]}")

@@ -111,10 +111,12 @@ class Ingestor:
         n = table.num_rows
         positions = pa.array(range(n), pa.int64())
         kinds = (
-            pc.fill_null(table.column("kind"), "prediction").combine_chunks()
+            table.column("kind").combine_chunks()
             if "kind" in table.column_names
             else pa.array(["prediction"] * n, pa.string())
         )
+        if pa.types.is_dictionary(kinds.type):
+            kinds = kinds.dictionary_decode()
         if not (pa.types.is_string(kinds.type) or pa.types.is_large_string(kinds.type)):
             raise ValidationError("the 'kind' column must hold strings", field="kind")
         if "model" not in table.column_names:
@@ -126,7 +128,7 @@ class Ingestor:
             models = models.dictionary_decode()
         if not (pa.types.is_string(models.type) or pa.types.is_large_string(models.type)):
             raise ValidationError("the 'model' column must hold strings", field="model")
-        is_prediction = pc.equal(kinds, "prediction")
+        is_prediction = pc.fill_null(pc.equal(kinds, "prediction"), True)
         columnar: list[tuple[str, pa.Table, pa.Array]] = []
         other = pc.indices_nonzero(pc.invert(is_prediction)).to_pylist()
         for model in pc.unique(models.filter(is_prediction)).to_pylist():
