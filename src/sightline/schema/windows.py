@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sightline.errors import ValidationError
 
@@ -52,6 +52,8 @@ def parse_time(value: object, field: str = "ts") -> datetime:
             return to_utc(value)
         except OverflowError:
             raise ValidationError(f"time {value!r} is out of range", field=field) from None
+    if isinstance(value, date):  # a calendar date (e.g. from YAML): its midnight, UTC
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
     if isinstance(value, bool):
         raise ValidationError("expected a time, got a boolean", field=field)
     if isinstance(value, int | float):
