@@ -73,12 +73,16 @@ def test_sdk_to_metrics_over_http_and_restart_keeps_records(server: ServerProces
     assert sum(p["value"] for p in rows) == len(request_ids)
 
 
-def test_bad_record_is_refused_with_index_and_field(server: ServerProcess):
+def test_bad_record_is_quarantined_with_index_and_field(server: ServerProcess):
     good = {"kind": "prediction", "model": "m", "features": {"x": 1.0}, "prediction": 1}
     bad = {"kind": "prediction", "model": "m", "features": {"x": "not a number"}, "prediction": 1}
     assert server.post("/v1/ingest", json={"records": [good]}).status_code == 200
     response = server.post("/v1/ingest", json={"records": [good, good, bad]})
-    assert response.status_code == 422
-    error = response.json()["errors"][0]
+    assert response.status_code == 200
+    reply = response.json()
+    assert (reply["accepted"], reply["quarantined"]) == (2, 1)
+    error = reply["errors"][0]
     assert (error["index"], error["field"]) == (2, "features.x")
-    assert server.get("/v1/models/m").json()["n_predictions"] == 1
+    assert server.get("/v1/models/m").json()["n_predictions"] == 3
+    [kept] = server.get("/v1/quarantine", model="m").json()["records"]
+    assert (kept["index"], kept["field"], kept["record"]) == (2, "features.x", bad)

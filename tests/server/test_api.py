@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from sightline.config import Settings
+from sightline.schema import Window
 from tests.server.conftest import (
     DAY0,
     DAY1,
@@ -616,3 +617,151 @@ def test_a_reference_upload_never_leads_to_500(client: TestClient, table: pa.Tab
     assert upload.status_code < 500, upload.text
     response = run(client, TEN.isoformat(), ELEVEN.isoformat())
     assert response.status_code < 500, response.text
+
+
+# -- collector: Arrow, gzip, events, feedback first, /metrics -------------------------------------
+
+
+def test_an_arrow_batch_is_checked_column_wise_with_the_json_rules(client: TestClient) -> None:
+    ingest(client, [prediction(DAY0, 1.0)])  # pins x as a number
+    table = pa.table(
+        {
+            "record_id": ["a", "b", "c", "d"],
+            "ts": [DAY0.timestamp() + i for i in range(4)],
+            "features.x": pa.array(["1.5", "2", "ten", None]),  # numbers as text: coerced
+            "features.plan": ["p", None, "q", "r"],
+            "prediction": [0.1, 0.2, 0.3, float("inf")],
+        }
+    )
+    response = client.post(
+        "/v1/ingest?model=churn", content=arrow_stream(table), headers={"content-type": ARROW}
+    )
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["accepted"], body["quarantined"]) == (2, 2)
+    assert errors(response) == [(2, "features.x"), (3, "prediction")]
+    assert "expected a number, got the string 'ten'" in body["errors"][0]["message"]
+    churn = models(client)["churn"]
+    assert churn["n_predictions"] == 3
+    assert [c["type"] for c in churn["schema"]["features"]] == ["number", "string"]
+
+
+def test_arrow_numbers_and_times_are_stored_like_json_ones(client: TestClient) -> None:
+    table = pa.table(
+        {
+            "model": ["churn"] * 3,
+            "request_id": ["r1", "r2", "r3"],
+            "ts": pa.array(
+                [DAY0 + timedelta(minutes=i) for i in range(3)], pa.timestamp("ms", "UTC")
+            ),
+            "features.x": pa.array([1, 2, None], pa.int32()),
+            "prediction": [0.1, float("nan"), 0.3],
+        }
+    )
+    response = client.post(
+        "/v1/ingest", content=arrow_stream(table), headers={"content-type": ARROW}
+    )
+    assert response.json()["accepted"] == 3
+    churn = models(client)["churn"]
+    assert (churn["first_ts"], churn["last_ts"]) == (DAY0.isoformat(), "2026-03-02T00:02:00+00:00")
+    assert churn["schema"]["features"] == [{"name": "x", "type": "number", "role": "numerical"}]
+
+
+def test_a_truncated_arrow_stream_or_unknown_column_is_refused_whole(client: TestClient) -> None:
+    stream = arrow_stream(pa.table({"model": ["m"], "features.x": [1.0], "prediction": [1]}))
+    for body in (stream[:-8], stream[: len(stream) // 2], b"garbage"):
+        response = client.post("/v1/ingest", content=body, headers={"content-type": ARROW})
+        assert response.status_code == 422
+        assert errors(response) == [(None, "body")]
+    odd = arrow_stream(pa.table({"model": ["m"], "x": [1.0], "prediction": [1]}))
+    response = client.post("/v1/ingest", content=odd, headers={"content-type": ARROW})
+    assert response.status_code == 422
+    assert "features.<name>" in response.json()["message"]
+    assert models(client) == {}
+
+
+def test_gzip_bodies_are_inflated_within_the_size_limit(tmp_path: Path) -> None:
+    import gzip
+
+    settings = Settings.load(data_dir=tmp_path / "data", schedule_interval=0.0, max_body_bytes=4096)
+    with open_client(settings) as client:
+        small = json.dumps({"records": [prediction(DAY0)]}).encode()
+        response = client.post(
+            "/v1/ingest", content=gzip.compress(small), headers={"content-encoding": "gzip"}
+        )
+        assert response.json()["accepted"] == 1
+        bomb = gzip.compress(b'{"records": [' + b" " * 1_000_000 + b"]}")
+        assert len(bomb) < 4096
+        response = client.post("/v1/ingest", content=bomb, headers={"content-encoding": "gzip"})
+        assert response.status_code == 413
+        assert "inflates" in response.json()["message"]
+        for encoding, body in (("gzip", b"not gzip"), ("br", small)):
+            response = client.post(
+                "/v1/ingest", content=body, headers={"content-encoding": encoding}
+            )
+            assert response.status_code == 422
+        assert models(client)["churn"]["n_predictions"] == 1
+
+
+def test_feedback_before_its_prediction_is_kept_and_joined_later(client: TestClient) -> None:
+    ingest(client, [{"kind": "feedback", "model": "churn", "request_id": "early", "target": 1}])
+    ingest(client, [*traffic(TEN, 40), prediction(TEN, 5.0, request_id="early")])
+
+    runs = run(client, TEN.isoformat(), ELEVEN.isoformat()).json()["runs"]
+    assert runs[0]["n_rows"] == 41
+    churn = models(client)["churn"]
+    assert (churn["n_predictions"], churn["n_feedback"]) == (41, 1)
+    assert churn["schema"]["target"]["type"] == "number"
+
+    # The store joins at read time: the window's row of the prediction carries the target.
+    svc = client.app.state.services  # type: ignore[attr-defined]
+    window = svc.predictions.read_window("churn", Window.containing(TEN, "1h")).to_pylist()
+    joined = {r["request_id"]: r["target"] for r in window}
+    assert joined["early"] == 1.0
+    assert sum(t is not None for t in joined.values()) == 1
+
+
+def test_service_events_become_health_metrics_and_live_counters(client: TestClient) -> None:
+    events = [
+        {
+            "kind": "event",
+            "model": "churn",
+            "name": "predict",
+            "ts": (TEN + timedelta(seconds=i)).isoformat(),
+            "latency_ms": float(i + 1),
+            "status": "500" if i % 10 == 0 else "200",
+            "attributes": {"route": "/predict"},
+        }
+        for i in range(100)
+    ]
+    events.append(
+        {
+            "kind": "event",
+            "model": "churn",
+            "name": "log",
+            "ts": TEN.isoformat(),
+            "status": "warning",
+        }
+    )
+    assert ingest(client, events + traffic(TEN, 40)) == 141
+
+    assert run(client, TEN.isoformat(), ELEVEN.isoformat()).status_code == 200
+    health = {
+        (p["metric"], p["segment_value"]): p["value"]
+        for p in points(client)
+        if p["metric"] in {"event_count", "throughput", "error_rate", "latency_p50", "latency_p99"}
+    }
+    assert health[("event_count", "")] == 101
+    assert health[("event_count", "predict")] == 100
+    assert health[("throughput", "")] == pytest.approx(101 / 3600)
+    assert health[("error_rate", "predict")] == pytest.approx(0.1)
+    assert health[("latency_p50", "predict")] == pytest.approx(50.5)
+    assert health[("latency_p99", "predict")] == pytest.approx(99.01)
+
+    text = client.get("/metrics").text
+    assert 'sightline_events_total{kind="predict",model="churn",version=""} 100.0' in text
+    assert 'sightline_event_errors_total{kind="predict",model="churn",version=""} 10.0' in text
+    assert 'sightline_records_total{kind="prediction",model="churn",version=""} 40.0' in text
+    assert "sightline_event_latency_seconds_bucket" in text
+    assert "sightline_ingest_request_duration_seconds_count" in text

@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from itertools import chain
 from typing import Any, Protocol
 
 __all__ = [
@@ -141,25 +142,21 @@ def encode_arrow(records: Sequence[dict[str, Any]]) -> bytes | None:
     pa = arrow_module()
     if pa is None:
         return None
-    n = len(records)
+    # Column by column: one list comprehension per field is several times faster than
+    # scattering each record's values.
     columns: dict[str, list[Any]] = {}
-    for i, record in enumerate(records):
-        for key, value in record.items():
-            if key == "features" or (key == "prediction" and isinstance(value, Mapping)):
-                for name, item in value.items():
-                    column = columns.get(f"{key}.{name}")
-                    if column is None:
-                        column = columns[f"{key}.{name}"] = [None] * n
-                    column[i] = item
-                continue
-            if key in ("tags", "attributes"):
-                value = json.dumps(value, default=str)
-            column = columns.get(key)
-            if column is None:
-                column = columns[key] = [None] * n
-            column[i] = value
-    if "prediction" in columns and any(name.startswith("prediction.") for name in columns):
-        return None  # one value in some records, named outputs in others: JSON says it better
+    for key in dict.fromkeys(chain.from_iterable(records)):
+        values = [r.get(key) for r in records]
+        if key == "prediction" and any(isinstance(v, Mapping) for v in values):
+            if not all(isinstance(v, Mapping) for v in values):
+                return None  # one value in some records, named outputs in others: JSON it is
+            _nested(columns, "prediction", values)
+        elif key == "features":
+            _nested(columns, "features", [v if isinstance(v, Mapping) else {} for v in values])
+        elif key in ("tags", "attributes"):
+            columns[key] = [None if v is None else json.dumps(v, default=str) for v in values]
+        else:
+            columns[key] = values
     try:
         table = pa.table({name: pa.array(values) for name, values in columns.items()})
     except (pa.ArrowException, ValueError, TypeError, OverflowError):
@@ -171,6 +168,11 @@ def encode_arrow(records: Sequence[dict[str, Any]]) -> bytes | None:
         writer.write_table(table)
     body: bytes = sink.getvalue().to_pybytes()
     return body
+
+
+def _nested(columns: dict[str, list[Any]], key: str, values: list[Mapping[str, Any]]) -> None:
+    for name in dict.fromkeys(chain.from_iterable(values)):
+        columns[f"{key}.{name}"] = [v.get(name) for v in values]
 
 
 def _flat(pa: Any, kind: Any) -> bool:

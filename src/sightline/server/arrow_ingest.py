@@ -54,6 +54,7 @@ WIRE_COLUMNS = frozenset(
     }
 )
 _MICROS = 1_000_000
+_END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
 # Epoch seconds DuckDB and Python both represent (years 1 to 9999).
 _MIN_EPOCH, _MAX_EPOCH = -62_135_596_800.0, 253_402_300_799.0
 
@@ -61,6 +62,12 @@ _MIN_EPOCH, _MAX_EPOCH = -62_135_596_800.0, 253_402_300_799.0
 def read_stream(body: bytes, model: str | None, kind: str | None) -> pa.Table:
     """The table of an Arrow IPC stream body, with ``model``/``kind`` columns filled from the
     query's defaults; a ValidationError (field ``body``) when it is not a usable batch."""
+    if not body.endswith(_END_OF_STREAM):
+        # A stream cut short may still hold whole record batches: storing those would be a
+        # partial write the sender cannot tell from success.
+        raise ValidationError(
+            "the Arrow IPC stream is truncated (it lacks the end-of-stream marker)", field="body"
+        )
     try:
         table = pa.ipc.open_stream(body).read_all()
     except (pa.ArrowException, OSError, ValueError) as error:

@@ -506,15 +506,22 @@ def _insert_new(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> i
     A retried record carries its first attempt's event time, so only stored rows of the batch's
     time range are looked at (DuckDB skips the rest by their min/max).
     """
+    ids = data.column("record_id")
+    if pc.count_distinct(ids).as_py() < data.num_rows:  # rare: keep the first of each id
+        first = (
+            pa.table({"record_id": ids, "sl_row": pa.array(range(data.num_rows), pa.int64())})
+            .group_by("record_id", use_threads=False)
+            .aggregate([("sl_row", "min")])
+        )
+        kept = first.column("sl_row_min").combine_chunks()
+        data = data.take(kept.take(pc.array_sort_indices(kept)))
     timestamps = data.column("ts")
     low, high = pc.min(timestamps).as_py(), pc.max(timestamps).as_py()
     con.register("sl_batch", data)
     try:
         rows = con.execute(
-            f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (sl_rank) FROM ("
-            " SELECT *, row_number() OVER (PARTITION BY record_id) AS sl_rank FROM sl_batch)"
-            f" WHERE sl_rank = 1 AND record_id NOT IN (SELECT record_id FROM {table}"
-            " WHERE ts BETWEEN ? AND ?)",
+            f"INSERT INTO {table} BY NAME SELECT * FROM sl_batch WHERE record_id NOT IN"
+            f" (SELECT record_id FROM {table} WHERE ts BETWEEN ? AND ?)",
             [low, high],
         ).fetchall()
     finally:
