@@ -9,6 +9,7 @@ import pytest
 
 from sightline.monitoring import JobRunner, Monitor
 from sightline.schema import MetricPoint, Window
+from sightline.schema.monitors import ModelConfig, ReferenceSpec
 from sightline.store import MetricStore, PredictionStore
 from tests.monitoring.conftest import (
     DAY0,
@@ -61,11 +62,13 @@ def test_a_window_like_the_reference_does_not_drift(
     assert (run.status, run.n_rows, run.error) == ("ok", 100, "")
     assert (run.window_start, run.window_end, run.granularity) == (window.start, window.end, "1h")
     points = window_points(metrics, window)
-    assert set(points) == {("row_count", ""), ("share_of_drifted_columns", "")} | {
+    assert {("row_count", ""), ("share_of_drifted_columns", "")} | {
         (metric, c)
         for c in COLUMNS
         for metric in ("missing_share", "drift_score", "drift_detected")
-    }
+    } <= set(points)
+    assert ("duplicated_rows_share", "") in points
+    assert points["schema_changes", ""].value == 0.0
     assert points["row_count", ""].value == 100.0
     for c in COLUMNS:
         assert points["missing_share", c].value == 0.0
@@ -189,10 +192,11 @@ def test_min_rows_comes_from_the_monitor(
     write_traffic(predictions, "m", DAY0, traffic(720), span=timedelta(days=1))
     window = hour_of_day1(16)
     write_traffic(predictions, "m", window.start, traffic(40))
-    runner = JobRunner(predictions, metrics, monitors={"m": Monitor(min_rows=50)})
+    runner = JobRunner(predictions, metrics)
+    runner.set_config(ModelConfig("m", monitors=(Monitor(min_rows=50),)))
 
     assert runner.run_window("m", window).status == "insufficient_data"
-    runner.monitors["m"] = Monitor(min_rows=20)
+    runner.set_config(ModelConfig("m", monitors=(Monitor(min_rows=20),)))
     assert runner.run_window("m", window).status == "ok"
 
 
@@ -235,7 +239,9 @@ def test_a_reference_is_looked_up_by_the_monitors_name(
         .startswith("production:")
     )
 
-    runner.monitors["m"] = Monitor(reference="training")
+    runner.set_config(
+        ModelConfig("m", monitors=(Monitor(reference=ReferenceSpec(name="training")),))
+    )
     runner.run_window("m", window)
     points = window_points(metrics, window)
     assert points["drift_score", "x"].details["reference"] == "dataset:training"
@@ -311,7 +317,7 @@ def test_a_bad_monitor_is_recorded_as_an_error(
 ) -> None:
     window = hour_of_day1(22)
     write_traffic(predictions, "m", window.start, traffic(100))
-    runner.monitors["m"] = Monitor(methods={"x": "no-such-method"})
+    runner.set_config(ModelConfig("m", monitors=(Monitor(methods={"x": "no-such-method"}),)))
 
     run = runner.run_window("m", window)
 

@@ -9,6 +9,7 @@ import pytest
 
 from sightline.monitoring import JobRunner, Monitor, Scheduler
 from sightline.schema import JobRun
+from sightline.schema.monitors import ModelConfig
 from sightline.store import MetricStore, PredictionStore
 from tests.monitoring.conftest import DAY0, traffic, write_traffic
 
@@ -139,7 +140,7 @@ def test_a_model_without_data_has_no_due_windows(
 def test_failed_windows_are_retried_on_the_next_pass(
     scheduler: Scheduler, runner: JobRunner, clock: FakeClock, metrics: MetricStore
 ) -> None:
-    runner.monitors["m"] = Monitor(methods={"x": "no-such-method"})
+    runner.set_config(ModelConfig("m", monitors=(Monitor(methods={"x": "no-such-method"}),)))
     clock.set(TEN + timedelta(hours=2) + DELAY)
 
     first = scheduler.run_pending()
@@ -148,7 +149,7 @@ def test_failed_windows_are_retried_on_the_next_pass(
     assert [(r.window_start, r.status) for r in first] == [(t, "error") for t in hours(0, 1)]
     assert [(r.window_start, r.status) for r in again] == [(t, "error") for t in hours(0, 1)]
 
-    runner.monitors["m"] = Monitor()  # the configuration is fixed
+    runner.set_config(ModelConfig("m", monitors=(Monitor(),)))  # the configuration is fixed
     fixed = scheduler.run_pending()
     assert [(r.window_start, r.status) for r in fixed] == [(t, "ok") for t in hours(0, 1)]
     assert scheduler.run_pending() == []
@@ -159,7 +160,7 @@ def test_every_model_gets_its_own_windows_and_granularity(
     scheduler: Scheduler, runner: JobRunner, predictions: PredictionStore, clock: FakeClock
 ) -> None:
     write_traffic(predictions, "daily", TEN + timedelta(hours=3), traffic(40))
-    runner.monitors["daily"] = Monitor(granularity="1d")
+    runner.set_config(ModelConfig("daily", monitors=(Monitor(granularity="1d"),)))
 
     clock.set(DAY0 + timedelta(hours=23, minutes=59))
     runs = scheduler.run_pending()

@@ -36,8 +36,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         min_rows=args.min_rows,
         **roles,
     )
+    to_stdout = str(args.json) == "-"
+    notes = sys.stderr if to_stdout else sys.stdout  # stdout carries only the JSON then
     if args.output:
-        print(f"HTML report: {report.save_html(args.output)}")
+        print(f"HTML report: {report.save_html(args.output)}", file=notes)
     if args.json:
         if str(args.json) == "-":
             sys.stdout.write(report.to_json() + "\n")
@@ -50,7 +52,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"{data.n_reference:,} reference rows, {data.n_current:,} current rows; "
         f"drifted columns: {len(data.drifted_columns)} of {len(data.columns)} ({summary})"
         + (f": {', '.join(data.drifted_columns)}" if data.drifted_columns else ""),
-        file=sys.stderr if str(args.json) == "-" else sys.stdout,
+        file=notes,
     )
     if args.fail_on_drift and data.dataset_drift:
         return 1

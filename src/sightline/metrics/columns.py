@@ -29,7 +29,8 @@ class ColumnKind(StrEnum):
 
 @dataclass(frozen=True)
 class NumericalValues:
-    """The present values of a numerical column, sorted, and how many rows were missing.
+    """The present values of a numerical column, sorted, and how many rows were missing
+    (null, NaN or infinite: a value that cannot be compared counts as missing).
 
     ``exact`` is False when the values were reconstructed from a summary (per-bin means
     repeated by their counts, see :mod:`sightline.metrics.summaries`): methods computed on them
@@ -60,13 +61,14 @@ class NumericalValues:
         n_rows = len(column)
         present = pc.drop_null(column)
         values = np.asarray(present.to_numpy(zero_copy_only=False), dtype=np.float64)
-        values = values[~np.isnan(values)] if np.isnan(values).any() else values
+        finite = np.isfinite(values)
+        values = values if finite.all() else values[finite]  # NaN and ±inf count as missing
         return cls(np.sort(values), n_rows - int(values.size))
 
     @classmethod
     def from_numpy(cls, values: np.ndarray) -> NumericalValues:
         array = np.asarray(values, dtype=np.float64).ravel()
-        present = array[~np.isnan(array)]
+        present = array[np.isfinite(array)]
         return cls(np.sort(present), int(array.size - present.size))
 
     @property

@@ -333,7 +333,17 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 def _column_hash(column: pa.ChunkedArray) -> np.ndarray[tuple[int], np.dtype[np.uint64]]:
     """A 64-bit key per row of one column (equal values, equal keys; nulls alike)."""
-    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+    if pa.types.is_integer(column.type):
+        # Integers by their own 64 bits (ids beyond 2**53 do not survive a float); nulls apart.
+        ints = np.asarray(
+            pc.fill_null(pc.cast(column, pa.int64()), 0).to_numpy(zero_copy_only=False)
+        )
+        keys_int: np.ndarray[tuple[int], np.dtype[np.uint64]] = ints.astype(np.int64).view(
+            np.uint64
+        )
+        nulls = np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+        return np.where(nulls, np.uint64(0x8000000000000001), keys_int)
+    if pa.types.is_floating(column.type):
         values = np.asarray(
             pc.fill_null(pc.cast(column, pa.float64()), np.nan).to_numpy(zero_copy_only=False),
             np.float64,

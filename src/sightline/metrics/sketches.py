@@ -138,9 +138,13 @@ class QuantileSketch:
 
     def quantiles(self, qs: FloatArray | list[float]) -> list[float | None]:
         """Values at quantiles ``qs`` (lower rank, as ``np.quantile(method="lower")``)."""
-        total = self.count
-        if total == 0:
+        if self.count == 0:
             return [None for _ in qs]
+        return [float(v) for v in self.quantile_array(np.asarray(qs, dtype=np.float64))]
+
+    def quantile_array(self, qs: FloatArray) -> FloatArray:
+        """:meth:`quantiles` for many quantiles at once, as an array (the sketch is not empty)."""
+        total = self.count
         gamma = self.gamma
         # Buckets in increasing value order: negatives (largest magnitude first), zero, positives.
         values = np.concatenate(
@@ -152,9 +156,10 @@ class QuantileSketch:
         )
         counts = np.concatenate((self.negative_counts[::-1], [self.zeros], self.positive_counts))
         cumulative = np.cumsum(counts)
-        ranks = np.floor(np.asarray(qs, dtype=np.float64) * (total - 1))
+        ranks = np.floor(qs * (total - 1))
         positions = np.searchsorted(cumulative, ranks, side="right")
-        return [float(values[p]) for p in positions]
+        result: FloatArray = values[positions]
+        return result
 
     def quantile(self, q: float) -> float | None:
         return self.quantiles([q])[0]

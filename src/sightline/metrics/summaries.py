@@ -161,20 +161,34 @@ class NumericalSummary:
 
     def to_values(self) -> NumericalValues:
         """Sorted values for the methods that need a sample: the exact values while the column
-        has few distinct values, else each bin's mean repeated by its count (``exact=False``).
-        The exact moments travel along."""
+        has few distinct values (``exact=True``), else a reconstruction (``exact=False``).
+
+        The reconstruction puts every value at its rank's quantile from the quantile sketch,
+        clipped into the value's bin (bin counts are exact), then shifts each bin's values so
+        their mean is the bin's exact mean. So binned methods stay exact, the overall mean is
+        exact, and the shape inside a bin (the long open tails in particular) follows the
+        sketch. The exact moments travel along.
+        """
         moments = (self.mean, self.variance)
         if self.values is not None and self.value_counts is not None:
             sample = np.repeat(self.values, self.value_counts)
             return NumericalValues(sample, self.n_missing, exact=True, moments=moments)
-        filled = self.counts > 0
-        means = np.zeros(self.counts.size)
-        means[filled] = self.sums[filled] / self.counts[filled]
-        # Keep each bin's mean inside its bin despite rounding, so binned counts stay exact.
+        if self.n == 0:
+            return NumericalValues(np.empty(0), self.n_missing, exact=False, moments=moments)
         low = np.concatenate(([-np.inf], self.edges))
-        high = np.concatenate((self.edges, [np.inf]))
-        means = np.clip(means, low, np.nextafter(high, -np.inf))
-        sample = np.repeat(means, self.counts)
+        high = np.nextafter(np.concatenate((self.edges, [np.inf])), -np.inf)  # bins are [low, high)
+        low = np.maximum(low, self.minimum)
+        high = np.minimum(high, self.maximum)
+        bins = np.repeat(np.arange(self.counts.size), self.counts)
+        ranks = (np.arange(self.n) + 0.5) / self.n
+        sample = np.clip(self.quantiles.quantile_array(ranks), low[bins], high[bins])
+        filled = self.counts > 0
+        shift = np.zeros(self.counts.size)
+        shift[filled] = (
+            self.sums[filled]
+            - np.bincount(bins, weights=sample, minlength=self.counts.size)[filled]
+        ) / self.counts[filled]
+        sample = np.clip(sample + shift[bins], low[bins], high[bins])
         return NumericalValues(np.sort(sample), self.n_missing, exact=False, moments=moments)
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,48 +1,81 @@
-"""The monitoring job: compute one closed window of a model and write its metric points.
+"""The monitoring job: compute one closed window of a model's monitor and write its points.
 
->>> runner = JobRunner(predictions, metrics)                     # doctest: +SKIP
->>> runner.run_window("churn", Window.containing(ts, "1h"))      # doctest: +SKIP
+    >>> runner = JobRunner(predictions, metrics, config)                   # doctest: +SKIP
+    >>> runner.run_window("churn", Window.containing(ts, "1h"))            # doctest: +SKIP
+    >>> runner.run_range("churn", start, end, trigger="backfill")          # doctest: +SKIP
+
+A window is computed for all data and, separately, for each model version present in it and for
+each value of the monitor's segment columns (the reference's ten largest, plus "other"). Every
+slice gets drift and data quality (with mergeable summaries, kept for roll-ups), model quality
+on the rows that have ground truth (label coverage and label delay included), CBPE estimates,
+and the service health of the window's service events — as the monitor's suites say.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sightline.errors import SightlineError
-from sightline.metrics import ColumnKind, DatasetReport, compare_tables
-from sightline.monitoring.references import Reference, resolve_reference
-from sightline.schema import ColumnRole, JobRun, MetricPoint, ModelSchema, Window, windows_between
+from sightline.errors import ComputeError, SightlineError
+from sightline.metrics import (
+    CBPE,
+    ClassificationQuality,
+    ColumnKind,
+    classification_quality,
+    compare_tables,
+    infer_mapping,
+    regression_quality,
+)
+from sightline.metrics.segments import split_segments, top_segments
+from sightline.monitoring.points import (
+    PointBuilder,
+    data_points,
+    estimated_points,
+    quality_points,
+    service_points,
+)
+from sightline.monitoring.references import Reference, ReferenceCache
+from sightline.schema import (
+    ColumnRole,
+    JobRun,
+    MetricPoint,
+    ModelSchema,
+    Window,
+    WindowSummary,
+    windows_between,
+)
+from sightline.schema.mapping import ColumnMapping
+from sightline.schema.monitors import ModelConfig, Monitor
 from sightline.store import MetricStore, PredictionStore
 
-__all__ = ["JobRunner", "Monitor", "report_points", "service_points"]
+__all__ = ["JobRunner", "Monitor", "monitored_columns"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Monitor:
-    """What to compute for a model: window length, reference, minimum rows, method overrides."""
-
-    name: str = "default"
-    granularity: str = "1h"
-    reference: str = "default"
-    min_rows: int = 30
-    drift_share: float = 0.5
-    methods: dict[str, str] = field(default_factory=dict)
-    thresholds: dict[str, float] = field(default_factory=dict)
+WindowCallback = Callable[[str, Monitor, Window, JobRun], None]
 
 
-def monitored_columns(schema: ModelSchema) -> dict[str, ColumnKind]:
-    """Features and outputs, with the kind the engine compares them as."""
+def monitored_columns(
+    schema: ModelSchema, config: ModelConfig | None = None
+) -> dict[str, ColumnKind]:
+    """Features and outputs with the kind the engine compares them as (config overrides win;
+    ``ignore`` leaves a column out)."""
+    roles = config.columns if config else {}
     kinds: dict[str, ColumnKind] = {}
     for spec in (*schema.features, *schema.outputs):
+        role = roles.get(spec.name)
+        if role == "ignore":
+            continue
+        if role is not None:
+            kinds[spec.name] = ColumnKind(role)
+            continue
         numerical = (
             spec.role in (ColumnRole.NUMERICAL, ColumnRole.PREDICTION)
             and spec.type.value == "number"
@@ -51,142 +84,83 @@ def monitored_columns(schema: ModelSchema) -> dict[str, ColumnKind]:
     return kinds
 
 
-def report_points(
-    model: str, monitor: Monitor, window: Window, report: DatasetReport, reference: str
-) -> list[MetricPoint]:
-    """The metric points of one window's report."""
-
-    def point(
-        metric: str, value: float | None, n_rows: int, column: str = "", **details: object
-    ) -> MetricPoint:
-        return MetricPoint(
-            model=model,
-            metric=metric,
-            window_start=window.start,
-            window_end=window.end,
-            granularity=window.granularity,
-            value=value,
-            n_rows=n_rows,
-            column=column,
-            monitor=monitor.name,
-            details=dict(details),
-        )
-
-    points = [point("row_count", float(report.n_current), report.n_current)]
-    for name, column in report.columns.items():
-        points.append(point("missing_share", column.missing_share, column.n_rows, name))
-        drift = column.drift.to_dict()
-        drift.pop("column")
-        drift["distribution"] = column.distribution
-        drift["reference"] = reference
-        points.append(point("drift_score", column.drift.score, column.n_rows, name, **drift))
-        if column.drift.drifted is not None:
-            points.append(point("drift_detected", float(column.drift.drifted), column.n_rows, name))
-    share = report.share_of_drifted_columns
-    points.append(
-        point(
-            "share_of_drifted_columns",
-            share,
-            report.n_current,
-            drifted_columns=report.drifted_columns,
-            n_columns=len(report.checked),
-            dataset_drift=report.dataset_drift,
-            threshold=report.drift_share,
-            reference=reference,
-            status="ok" if share is not None else "insufficient_data",
-        )
-    )
-    return points
-
-
-#: Event names that get points of their own (the busiest first); the rest count in the total.
-MAX_EVENT_SEGMENTS = 20
-
-
-def service_points(
-    model: str, monitor: Monitor, window: Window, events: pa.Table
-) -> list[MetricPoint]:
-    """Service health of one window from its service events: ``event_count``, ``throughput``
-    (events per second), ``error_rate`` and ``latency_p50``/``p95``/``p99`` (milliseconds),
-    for all events and per event name (segment ``event``). No events, no points."""
-    if events.num_rows == 0:
-        return []
-    seconds = (window.end - window.start).total_seconds()
-
-    def health(table: pa.Table, segment: str) -> list[MetricPoint]:
-        n = table.num_rows
-        latency = pc.drop_null(table.column("latency_ms"))
-        quantiles = (
-            pc.quantile(latency, q=[0.5, 0.95, 0.99]).to_pylist() if len(latency) else [None] * 3
-        )
-        errors = pc.sum(table.column("error").cast(pa.int64())).as_py() or 0
-        values = {
-            "event_count": float(n),
-            "throughput": n / seconds,
-            "error_rate": errors / n,
-            "latency_p50": quantiles[0],
-            "latency_p95": quantiles[1],
-            "latency_p99": quantiles[2],
-        }
-        return [
-            MetricPoint(
-                model,
-                metric,
-                window.start,
-                window.end,
-                window.granularity,
-                value,
-                n,
-                monitor=monitor.name,
-                segment_key="event" if segment else "",
-                segment_value=segment,
-                details={"n_latency": len(latency)} if metric.startswith("latency") else {},
-            )
-            for metric, value in values.items()
-        ]
-
-    points = health(events, "")
-    counts = (
-        events.group_by("name")
-        .aggregate([("name", "count")])
-        .sort_by([("name_count", "descending"), ("name", "ascending")])
-    )
-    for name in counts.column("name").to_pylist()[:MAX_EVENT_SEGMENTS]:
-        points += health(events.filter(pc.equal(events.column("name"), name)), name)
-    return points
+@dataclass(frozen=True)
+class _Slice:
+    table: pa.Table
+    version: str = ""
+    segment_key: str = ""
+    segment_value: str = ""
 
 
 class JobRunner:
-    """Runs windows of models, one at a time, recording each run.
+    """Runs windows of models, recording each run; the model configuration says what to compute.
 
     Safe to call from several threads: the scheduler and on-demand runs share one lock, so the
-    same window is never computed twice at once.
+    same window is never computed twice at once. ``on_window`` is called after every run (the
+    alerting hook).
     """
 
     def __init__(
         self,
         predictions: PredictionStore,
         metrics: MetricStore,
-        monitors: dict[str, Monitor] | None = None,
+        config: Callable[[str], ModelConfig] | None = None,
         default: Monitor | None = None,
+        on_window: WindowCallback | None = None,
     ):
         self.predictions = predictions
         self.metrics = metrics
-        self.monitors = monitors or {}
         self.default = default or Monitor()
+        self._config = config or (lambda name: ModelConfig(name, monitors=(self.default,)))
+        self.on_window = on_window
+        self.references = ReferenceCache(predictions)
+        self._overrides: dict[str, ModelConfig] = {}
         self._lock = threading.Lock()
 
-    def monitor(self, model: str) -> Monitor:
-        return self.monitors.get(model, self.default)
+    # -- configuration ------------------------------------------------------------------------
 
-    def run_window(self, model: str, window: Window, reference: Reference | None = None) -> JobRun:
+    def config(self, model: str) -> ModelConfig:
+        """The configuration of ``model``: set at run time, else from the config file."""
+        return self._overrides.get(model) or self._config(model)
+
+    def set_config(self, config: ModelConfig) -> None:
+        """Replace the configuration of ``config.name`` (e.g. from the HTTP API)."""
+        self._overrides[config.name] = config
+
+    def monitors(self, model: str) -> tuple[Monitor, ...]:
+        return self.config(model).monitors
+
+    def monitor(
+        self, model: str, name: str | None = None, granularity: str | None = None
+    ) -> Monitor:
+        """The monitor ``name`` of ``model``; else its monitor of ``granularity``; else its first
+        monitor, at ``granularity`` when one is asked for."""
+        monitors = self.monitors(model)
+        if name is not None:
+            for monitor in monitors:
+                if monitor.name == name:
+                    return monitor
+            known = ", ".join(m.name for m in monitors)
+            raise SightlineError(f"model '{model}' has no monitor '{name}' (its monitors: {known})")
+        if granularity is not None:
+            for monitor in monitors:
+                if monitor.granularity == granularity:
+                    return monitor
+            return replace(monitors[0], granularity=granularity)
+        return monitors[0]
+
+    # -- running ------------------------------------------------------------------------------
+
+    def run_window(
+        self, model: str, window: Window, monitor: Monitor | None = None, trigger: str = "manual"
+    ) -> JobRun:
         """Compute ``window`` of ``model``; replaces any points it had. Never raises: a failure is
         recorded in the returned run (status ``error``, with the reason)."""
-        monitor = self.monitor(model)
+        monitor = monitor or self.monitor(model, granularity=window.granularity)
         started = datetime.now(UTC)
         with self._lock:
             try:
-                status, n_rows = self._compute(model, monitor, window, reference)
+                status, n_rows = self._compute(model, monitor, window)
                 error = ""
             except SightlineError as failure:
                 status, n_rows, error = "error", 0, str(failure)
@@ -206,80 +180,255 @@ class JobRunner:
                 datetime.now(UTC),
                 n_rows,
                 error,
+                trigger,
             )
             self.metrics.record_run(run)
+        if self.on_window is not None:
+            try:
+                self.on_window(model, monitor, window, run)
+            except Exception:  # the hook must not break the job
+                log.exception("after-window hook failed for model '%s'", model)
         return run
 
-    def _compute(
-        self, model: str, monitor: Monitor, window: Window, reference: Reference | None
-    ) -> tuple[str, int]:
-        schema = self.predictions.schema(model)
-        service = service_points(
-            model, monitor, window, self.predictions.read_events(model, window)
+    def run_range(
+        self,
+        model: str,
+        start: datetime,
+        end: datetime,
+        granularity: str | None = None,
+        monitor: str | None = None,
+        trigger: str = "manual",
+    ) -> list[JobRun]:
+        """Compute every window overlapping ``[start, end)``, oldest first."""
+        chosen = self.monitor(model, monitor, granularity)
+        return self.run_windows(
+            model, windows_between(start, end, chosen.granularity), chosen, trigger
         )
+
+    def run_windows(
+        self,
+        model: str,
+        windows: Iterable[Window],
+        monitor: Monitor | None = None,
+        trigger: str = "manual",
+    ) -> list[JobRun]:
+        return [self.run_window(model, w, monitor, trigger) for w in windows]
+
+    # -- the computation ------------------------------------------------------------------------
+
+    def _compute(self, model: str, monitor: Monitor, window: Window) -> tuple[str, int]:
+        schema = self.predictions.schema(model)
+        point = PointBuilder(model, monitor.name, window)
+        points: list[MetricPoint] = []
+        if monitor.computes("service_health"):
+            points += service_points(point, window, self.predictions.read_events(model, window))
         if schema is None:
-            if not service:
+            if not points:
                 raise SightlineError(f"model '{model}' has logged nothing yet")
-            self.metrics.replace_window(model, monitor.name, window, service)
+            self.metrics.replace_window(model, monitor.name, window, points)
             return "ok", 0
         current = self.predictions.read_window(model, window)
         if current.num_rows == 0:
-            self.metrics.replace_window(
-                model,
-                monitor.name,
-                window,
-                [
-                    *service,
-                    MetricPoint(
-                        model,
-                        "row_count",
-                        window.start,
-                        window.end,
-                        window.granularity,
-                        0.0,
-                        0,
-                        monitor=monitor.name,
-                    ),
-                ],
-            )
+            points.append(point("row_count", 0.0, 0))
+            self.metrics.replace_window(model, monitor.name, window, points)
             return "no_data", 0
-        reference = reference or resolve_reference(self.predictions, schema, monitor.reference)
+        config = self.config(model)
+        reference = self.references.get(schema, monitor.reference, window)
+        summaries: list[WindowSummary] = []
+        insufficient = True
+        for part in self._slices(current, monitor, reference):
+            ref = reference
+            if part.version and monitor.reference.kind == "previous_version":
+                ref = self.references.get(schema, monitor.reference, window, part.version)
+            stamp = PointBuilder(
+                model, monitor.name, window, part.version, part.segment_key, part.segment_value
+            )
+            slice_points, slice_summaries, checked = self._slice(
+                stamp, schema, config, monitor, ref, part.table
+            )
+            points += slice_points
+            summaries += slice_summaries
+            insufficient = insufficient and not checked
+        self.metrics.replace_window(model, monitor.name, window, points, summaries)
+        return ("insufficient_data" if insufficient else "ok"), current.num_rows
+
+    def _slices(self, table: pa.Table, monitor: Monitor, reference: Reference) -> list[_Slice]:
+        slices = [_Slice(table)]
+        versions = sorted(v for v in pc.unique(table.column("model_version")).to_pylist() if v)
+        for version in versions:
+            rows = table.filter(pc.equal(table.column("model_version"), version))
+            slices.append(_Slice(rows, version))
+        for column in monitor.segments:
+            if column not in table.column_names:
+                continue
+            source = reference.table if column in reference.table.column_names else table
+            values = reference.derived(
+                ("segments", column, monitor.top_segments),
+                lambda c=column, s=source: top_segments(s, c, monitor.top_segments),  # type: ignore[misc]
+            )
+            for value, part in split_segments(table, column, values).items():
+                slices.append(_Slice(part, "", column, value))
+        return slices
+
+    def _slice(
+        self,
+        point: PointBuilder,
+        schema: ModelSchema,
+        config: ModelConfig,
+        monitor: Monitor,
+        reference: Reference,
+        table: pa.Table,
+    ) -> tuple[list[MetricPoint], list[WindowSummary], bool]:
+        points: list[MetricPoint] = []
+        summaries: list[WindowSummary] = []
         columns = {
             name: kind
-            for name, kind in monitored_columns(schema).items()
-            if name in reference.table.column_names
+            for name, kind in monitored_columns(schema, config).items()
+            if name in reference.table.column_names and name in table.column_names
         }
-        report = compare_tables(
-            reference.table,
-            current,
-            columns,
-            methods=monitor.methods,
-            thresholds=monitor.thresholds,
-            min_rows=monitor.min_rows,
-            drift_share=monitor.drift_share,
-        )
-        points = report_points(model, monitor, window, report, reference.source)
-        self.metrics.replace_window(model, monitor.name, window, points + service)
-        status = "ok" if report.share_of_drifted_columns is not None else "insufficient_data"
-        return status, current.num_rows
-
-    def run_range(
-        self, model: str, start: datetime, end: datetime, granularity: str | None = None
-    ) -> list[JobRun]:
-        """Compute every window of ``granularity`` overlapping ``[start, end)``, oldest first."""
-        monitor = self.monitor(model)
-        return self.run_windows(
-            model, windows_between(start, end, granularity or monitor.granularity)
-        )
-
-    def run_windows(self, model: str, windows: Iterable[Window]) -> list[JobRun]:
-        schema = self.predictions.schema(model)
-        reference = None
-        if schema is not None:
-            try:
-                reference = resolve_reference(
-                    self.predictions, schema, self.monitor(model).reference
+        checked = False
+        if monitor.computes("drift") or monitor.computes("data_quality"):
+            profile = reference.profile(columns, config.bounds)
+            report = compare_tables(
+                profile,
+                table,
+                columns,
+                methods=monitor.methods,
+                thresholds=monitor.thresholds,
+                min_rows=monitor.min_rows,
+                drift_share=monitor.drift_share,
+                summaries=reference.pinned,
+            )
+            checked = report.share_of_drifted_columns is not None or not monitor.computes("drift")
+            points += data_points(
+                point,
+                report,
+                reference.source,
+                drift=monitor.computes("drift"),
+                quality=monitor.computes("data_quality"),
+            )
+            for name, column in report.columns.items():
+                if column.summary is not None:
+                    summaries.append(
+                        WindowSummary(
+                            point.model,
+                            point.monitor,
+                            point.window.granularity,
+                            point.window.start,
+                            point.window.end,
+                            name,
+                            reference.source,
+                            column.summary.to_dict(),
+                            point.model_version,
+                            point.segment_key,
+                            point.segment_value,
+                        )
+                    )
+        else:
+            points.append(point("row_count", table.num_rows, table.num_rows))
+            checked = True
+        mapping = self._mapping(schema, config, reference, table)
+        realized = None
+        if monitor.computes("model_quality") and "target" in table.column_names:
+            realized = _realized(mapping, table)
+            points += quality_points(point, realized, table)
+        if monitor.computes("estimated_quality") and mapping is not None:
+            estimator = _estimator(mapping, reference)
+            if estimator is not None and mapping.prediction_score in table.column_names:
+                label = mapping.prediction_label
+                estimate = estimator.estimate(
+                    table.column(mapping.prediction_score),
+                    predicted=table.column(label)
+                    if label and label in table.column_names
+                    else None,
                 )
-            except SightlineError:
-                reference = None  # each run records the reason
-        return [self.run_window(model, window, reference) for window in windows]
+                classification = realized if isinstance(realized, ClassificationQuality) else None
+                points += estimated_points(point, estimate, classification)
+        return points, summaries, checked
+
+    def _mapping(
+        self, schema: ModelSchema, config: ModelConfig, reference: Reference, table: pa.Table
+    ) -> ColumnMapping | None:
+        """Which outputs are the score and the label, the task and the positive label."""
+        outputs = [name for name in schema.output_names if name in table.column_names]
+        if not outputs or schema.target is None:
+            return None
+
+        def infer() -> ColumnMapping | None:
+            source = reference.table if "target" in reference.table.column_names else table
+            labelled = source.filter(pc.is_valid(source.column("target")))
+            if labelled.num_rows == 0:
+                labelled = table.filter(pc.is_valid(table.column("target")))
+                if labelled.num_rows == 0:
+                    return None
+            present = [n for n in outputs if n in labelled.column_names]
+            given = ColumnMapping(
+                numerical_features=(),
+                categorical_features=(),
+                target="target",
+                prediction_score=config.prediction_score,
+                prediction_label=config.prediction_label,
+                positive_label=config.positive_label,
+                task=config.task,
+            )
+            try:
+                return infer_mapping(labelled.select([*present, "target"]), given)
+            except SightlineError as error:
+                log.warning("model '%s': cannot tell its outputs' roles: %s", schema.model, error)
+                return None
+
+        key = (
+            "mapping",
+            tuple(outputs),
+            config.task,
+            config.prediction_score,
+            config.prediction_label,
+            repr(config.positive_label),
+        )
+        mapping: ColumnMapping | None = reference.derived(key, infer)
+        return mapping
+
+
+def _realized(mapping: ColumnMapping | None, table: pa.Table) -> Any:
+    if mapping is None or not mapping.target:
+        return None
+    labelled = table.filter(pc.is_valid(table.column("target")))
+    if labelled.num_rows == 0:
+        return None
+    label = mapping.prediction_label if mapping.prediction_label in table.column_names else None
+    score = mapping.prediction_score if mapping.prediction_score in table.column_names else None
+    try:
+        if mapping.task == "regression":
+            return (
+                regression_quality(table.column("target"), table.column(label)) if label else None
+            )
+        if label is None and score is None:
+            return None
+        return classification_quality(
+            table.column("target"),
+            predicted=table.column(label) if label else None,
+            scores=table.column(score) if score else None,
+            positive_label=mapping.positive_label,
+        )
+    except SightlineError as error:
+        raise ComputeError(f"model quality cannot be computed: {error}") from None
+
+
+def _estimator(mapping: ColumnMapping, reference: Reference) -> CBPE | None:
+    score = mapping.prediction_score
+    if mapping.task != "classification" or not score:
+        return None
+    table = reference.table
+    if score not in table.column_names or "target" not in table.column_names:
+        return None
+
+    def fit() -> CBPE | None:
+        positive = 1 if mapping.positive_label is None else mapping.positive_label
+        try:
+            return CBPE.fit(table.column(score), table.column("target"), positive_label=positive)
+        except SightlineError as error:
+            log.info("no CBPE estimate from reference %s: %s", reference.source, error)
+            return None
+
+    estimator: CBPE | None = reference.derived(("cbpe", score, mapping.positive_label), fit)
+    return estimator

@@ -13,6 +13,7 @@ Lines files.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,8 @@ class Report:
         return self.comparison.to_dict()
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, default=str, allow_nan=False)
+        """The report as JSON; non-finite numbers are written as null."""
+        return json.dumps(_finite(self.to_dict()), indent=indent, default=str, allow_nan=False)
 
     def to_html(self) -> str:
         return render_html(self.comparison)
@@ -152,3 +154,13 @@ def compare(
         drift_share=drift_share,
     )
     return Report(comparison)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["MetricPoint"]
+__all__ = ["MetricPoint", "WindowSummary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,3 +47,22 @@ class MetricPoint:
             "n_rows": self.n_rows,
             "details": self.details,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSummary:
+    """The mergeable summary of one column in one window (see ``metrics.summaries``), kept so
+    that coarser windows can be computed by merging instead of re-reading rows. ``reference``
+    identifies the reference whose edges the summary was binned on."""
+
+    model: str
+    monitor: str
+    granularity: str
+    window_start: datetime
+    window_end: datetime
+    column: str
+    reference: str
+    data: dict[str, Any]
+    model_version: str = ""
+    segment_key: str = ""
+    segment_value: str = ""

@@ -23,6 +23,7 @@ class JobRun:
     finished_at: datetime
     n_rows: int = 0
     error: str = ""
+    trigger: str = ""  # "schedule", "late_data", "backfill", "manual", ...
 
     @property
     def duration_s(self) -> float:
@@ -41,4 +42,5 @@ class JobRun:
             "duration_s": self.duration_s,
             "n_rows": self.n_rows,
             "error": self.error,
+            "trigger": self.trigger,
         }

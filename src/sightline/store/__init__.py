@@ -52,6 +52,6 @@ def open_prediction_store(url: str) -> PredictionStore:
 def open_metric_store(url: str) -> MetricStore:
     """Open the metric store at ``url`` (``duckdb:///path.duckdb``)."""
     # Backends load their driver only when chosen.
-    from sightline.store.duckdb import DuckDBMetricStore
+    from sightline.store.metrics_duckdb import DuckDBMetricStore
 
     return DuckDBMetricStore(_duckdb_path(url))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import pyarrow as pa
 
-from sightline.schema import ColumnType, JobRun, MetricPoint, ModelSchema, Window
+from sightline.schema import ColumnType, JobRun, MetricPoint, ModelSchema, Window, WindowSummary
 from sightline.schema.model import Scalar
 
 __all__ = [
@@ -230,6 +230,20 @@ class PredictionStore(Protocol):
 
     def read_reference(self, model: str, name: str) -> pa.Table | None: ...
 
+    def reference_info(self, model: str, name: str) -> tuple[int, datetime] | None:
+        """Rows and upload time of the reference dataset ``name`` of ``model``, or None."""
+        ...
+
+    def versions(self, model: str) -> list[tuple[str, datetime]]:
+        """The model's versions with the time each was first seen, oldest first."""
+        ...
+
+    def activity(
+        self, model: str, granularity_seconds: int, received_since: datetime, ts_since: datetime
+    ) -> dict[datetime, datetime]:
+        """Windows that received data after ``received_since``: start → latest arrival."""
+        ...
+
     def read_events(self, model: str, window: Window) -> pa.Table:
         """Service events of ``model`` with ``window.start <= ts < window.end`` (columns
         ``ts``, ``model_version``, ``name``, ``latency_ms``, ``status``, ``error_type``,
@@ -247,9 +261,15 @@ class MetricStore(Protocol):
     """Metric points and the history of job runs."""
 
     def replace_window(
-        self, model: str, monitor: str, window: Window, points: Sequence[MetricPoint]
+        self,
+        model: str,
+        monitor: str,
+        window: Window,
+        points: Sequence[MetricPoint],
+        summaries: Sequence[WindowSummary] = (),
     ) -> None:
-        """Replace every point of one window of one monitor (recomputing never duplicates)."""
+        """Replace every point and summary of one window of one monitor, atomically
+        (recomputing never duplicates)."""
         ...
 
     def query(
@@ -262,17 +282,58 @@ class MetricStore(Protocol):
         start: datetime | None = None,
         end: datetime | None = None,
         model_version: str | None = None,
+        monitor: str | None = None,
+        segment_key: str | None = None,
+        segment_value: str | None = None,
     ) -> list[MetricPoint]: ...
+
+    def query_table(
+        self,
+        model: str,
+        *,
+        metrics: Sequence[str] | None = None,
+        column: str | None = None,
+        granularity: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        model_version: str | None = None,
+        monitor: str | None = None,
+        segment_key: str | None = None,
+        segment_value: str | None = None,
+        details: bool = False,
+    ) -> pa.Table:
+        """The points of :meth:`query` as one Arrow table, for long series."""
+        ...
+
+    def summaries(
+        self, model: str, monitor: str, granularity: str, start: datetime, end: datetime
+    ) -> list[WindowSummary]:
+        """Stored window summaries in ``[start, end)``, oldest first."""
+        ...
 
     def record_run(self, run: JobRun) -> None: ...
 
-    def runs(self, model: str, limit: int = 100) -> list[JobRun]:
+    def runs(self, model: str, limit: int = 100, monitor: str | None = None) -> list[JobRun]:
         """The latest runs of ``model``, newest first."""
         ...
 
-    def computed_windows(self, model: str, granularity: str, since: datetime) -> set[datetime]:
+    def computed_windows(
+        self, model: str, granularity: str, since: datetime, monitor: str | None = None
+    ) -> set[datetime]:
         """Starts of the windows since ``since`` that have a finished (not failed) run."""
         ...
+
+    def last_computed(
+        self, model: str, granularity: str, since: datetime, monitor: str | None = None
+    ) -> dict[datetime, datetime]:
+        """Window start → start time of its latest successful run, since ``since``."""
+        ...
+
+    def acquire_lease(self, name: str, owner: str, ttl: timedelta, now: datetime) -> bool:
+        """Take or renew a lease unless another owner holds an unexpired one."""
+        ...
+
+    def release_lease(self, name: str, owner: str) -> None: ...
 
     def models(self) -> list[str]: ...
 

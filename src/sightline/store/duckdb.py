@@ -1,4 +1,4 @@
-"""The embedded DuckDB backend of the prediction store and the metric store.
+"""The embedded DuckDB backend of the prediction store (the metric store is in metrics_duckdb).
 
 One file per store, owned by one process (the server). Each model gets a predictions table and
 a feedback table whose columns follow its pinned schema; a schema change adds columns, it never
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sightline.errors import NotFoundError, StoreError
-from sightline.schema import ColumnType, JobRun, MetricPoint, ModelSchema, Window
+from sightline.schema import ColumnType, ModelSchema, Window
 from sightline.store.base import (
     TS,
     EventRow,
@@ -34,7 +34,7 @@ from sightline.store.base import (
     prediction_table,
 )
 
-__all__ = ["DuckDBMetricStore", "DuckDBPredictionStore"]
+__all__ = ["Database", "DuckDBPredictionStore", "aware_utc", "quote"]
 
 SQL_TYPES = {
     ColumnType.NUMBER: "DOUBLE",
@@ -290,6 +290,58 @@ class DuckDBPredictionStore:
             row = rows[0]
             return con.sql(f"SELECT * FROM {row[0]}").to_arrow_table()
 
+    def reference_info(self, model: str, name: str) -> tuple[int, datetime] | None:
+        """Rows and upload time of the reference dataset ``name``, or None."""
+        with self.db.reading() as con:
+            rows = con.execute(
+                "SELECT n_rows, created_at FROM sl_references WHERE model = ? AND name = ?",
+                [model, name],
+            ).fetchall()
+        return (int(rows[0][0]), aware_utc(rows[0][1])) if rows else None
+
+    # -- versions and activity ---------------------------------------------------------------
+
+    def versions(self, model: str) -> list[tuple[str, datetime]]:
+        """The model's versions with the time each was first seen, oldest first."""
+        entry = self._models.get(model)
+        if entry is None:
+            return []
+        with self.db.reading() as con:
+            rows = con.execute(
+                f"SELECT model_version, min(ts) FROM {_predictions(entry[0])}"
+                " GROUP BY model_version ORDER BY 2, 1"
+            ).fetchall()
+        return [(r[0] or "", aware_utc(r[1])) for r in rows]
+
+    def activity(
+        self, model: str, granularity_seconds: int, received_since: datetime, ts_since: datetime
+    ) -> dict[datetime, datetime]:
+        """For windows (of ``granularity_seconds``, starting at or after ``ts_since``) that
+        received predictions or feedback after ``received_since``: window start → the latest
+        time something arrived for it. Feedback counts for the window of its prediction."""
+        entry = self._models.get(model)
+        if entry is None:
+            return {}
+        model_id = entry[0]
+        width = granularity_seconds
+        offset = 4 * 86400 if width == 7 * 86400 else 0  # weeks start on Monday
+        bucket = f"floor((epoch({{ts}}) - {offset}) / {width}) * {width} + {offset}"
+        sql = (
+            f"SELECT b, max(r) FROM (SELECT {bucket.format(ts='ts')} AS b, received_at AS r"
+            f" FROM {_predictions(model_id)} WHERE received_at > ? AND ts >= ?"
+            f" UNION ALL SELECT {bucket.format(ts='p.ts')} AS b, f.received_at AS r"
+            f" FROM {_feedback(model_id)} f JOIN {_predictions(model_id)} p"
+            " ON p.request_id = f.request_id WHERE f.received_at > ? AND p.ts >= ?) GROUP BY b"
+        )
+        since, low = naive_utc(received_since), naive_utc(ts_since)
+        with self.db.reading() as con:
+            rows = con.execute(sql, [since, low, since, low]).fetchall()
+        return {
+            datetime.fromtimestamp(float(r[0]), UTC): aware_utc(r[1])
+            for r in rows
+            if r[0] is not None
+        }
+
     # -- service events and quarantine -----------------------------------------------------
 
     def read_events(self, model: str, window: Window) -> pa.Table:
@@ -312,173 +364,6 @@ class DuckDBPredictionStore:
             QuarantinedRecord(r[0], r[1], r[2], aware_utc(r[3]), r[4], r[5], r[6], r[7])
             for r in rows
         ]
-
-    def close(self) -> None:
-        self.db.close()
-
-
-class DuckDBMetricStore:
-    """Metric store in an embedded DuckDB file."""
-
-    def __init__(self, path: Path):
-        self.db = Database(path)
-        with self.db.transaction() as con:
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS metric_points (model VARCHAR, model_version VARCHAR,"
-                ' monitor VARCHAR, metric VARCHAR, "column" VARCHAR, segment_key VARCHAR,'
-                " segment_value VARCHAR, window_start TIMESTAMP, window_end TIMESTAMP,"
-                " granularity VARCHAR, value DOUBLE, n_rows BIGINT, details JSON,"
-                " computed_at TIMESTAMP)"
-            )
-            con.execute(
-                "CREATE TABLE IF NOT EXISTS job_runs (model VARCHAR, monitor VARCHAR,"
-                " granularity VARCHAR, window_start TIMESTAMP, window_end TIMESTAMP,"
-                " status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP, n_rows BIGINT,"
-                " error VARCHAR)"
-            )
-
-    def replace_window(
-        self, model: str, monitor: str, window: Window, points: Sequence[MetricPoint]
-    ) -> None:
-        now = naive_utc(datetime.now(UTC))
-        table = pa.table(
-            {
-                "model": pa.array([p.model for p in points], pa.string()),
-                "model_version": pa.array([p.model_version for p in points], pa.string()),
-                "monitor": pa.array([p.monitor for p in points], pa.string()),
-                "metric": pa.array([p.metric for p in points], pa.string()),
-                "column": pa.array([p.column for p in points], pa.string()),
-                "segment_key": pa.array([p.segment_key for p in points], pa.string()),
-                "segment_value": pa.array([p.segment_value for p in points], pa.string()),
-                "window_start": pa.array([naive_utc(p.window_start) for p in points], TS),
-                "window_end": pa.array([naive_utc(p.window_end) for p in points], TS),
-                "granularity": pa.array([p.granularity for p in points], pa.string()),
-                "value": pa.array([p.value for p in points], pa.float64()),
-                "n_rows": pa.array([p.n_rows for p in points], pa.int64()),
-                "details": pa.array(
-                    [json.dumps(p.details, default=str) for p in points], pa.string()
-                ),
-                "computed_at": pa.array([now] * len(points), TS),
-            }
-        )
-        with self.db.transaction() as con:
-            con.execute(
-                "DELETE FROM metric_points WHERE model = ? AND monitor = ? AND granularity = ?"
-                " AND window_start = ?",
-                [model, monitor, window.granularity, naive_utc(window.start)],
-            )
-            if points:
-                _insert(con, "metric_points", table)
-
-    def query(
-        self,
-        model: str,
-        *,
-        metric: str | None = None,
-        column: str | None = None,
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-    ) -> list[MetricPoint]:
-        where, params = ["model = ?"], [model]
-        for name, value in (
-            ("metric", metric),
-            ('"column"', column),
-            ("granularity", granularity),
-            ("model_version", model_version),
-        ):
-            if value is not None:
-                where.append(f"{name} = ?")
-                params.append(value)
-        if start is not None:
-            where.append("window_start >= ?")
-            params.append(naive_utc(start))  # type: ignore[arg-type]
-        if end is not None:
-            where.append("window_end <= ?")
-            params.append(naive_utc(end))  # type: ignore[arg-type]
-        sql = (
-            "SELECT model, metric, window_start, window_end, granularity, value, n_rows,"
-            ' "column", model_version, monitor, segment_key, segment_value, details'
-            f" FROM metric_points WHERE {' AND '.join(where)}"
-            ' ORDER BY window_start, metric, "column"'
-        )
-        with self.db.reading() as con:
-            rows = con.execute(sql, params).fetchall()
-        return [
-            MetricPoint(
-                model=r[0],
-                metric=r[1],
-                window_start=aware_utc(r[2]),
-                window_end=aware_utc(r[3]),
-                granularity=r[4],
-                value=r[5],
-                n_rows=r[6],
-                column=r[7],
-                model_version=r[8],
-                monitor=r[9],
-                segment_key=r[10],
-                segment_value=r[11],
-                details=json.loads(r[12]) if r[12] else {},
-            )
-            for r in rows
-        ]
-
-    def record_run(self, run: JobRun) -> None:
-        with self.db.transaction() as con:
-            con.execute(
-                "INSERT INTO job_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    run.model,
-                    run.monitor,
-                    run.granularity,
-                    naive_utc(run.window_start),
-                    naive_utc(run.window_end),
-                    run.status,
-                    naive_utc(run.started_at),
-                    naive_utc(run.finished_at),
-                    run.n_rows,
-                    run.error,
-                ],
-            )
-
-    def runs(self, model: str, limit: int = 100) -> list[JobRun]:
-        with self.db.reading() as con:
-            rows = con.execute(
-                "SELECT model, monitor, granularity, window_start, window_end, status, started_at,"
-                " finished_at, n_rows, error FROM job_runs WHERE model = ?"
-                " ORDER BY finished_at DESC LIMIT ?",
-                [model, limit],
-            ).fetchall()
-        return [
-            JobRun(
-                r[0],
-                r[1],
-                r[2],
-                aware_utc(r[3]),
-                aware_utc(r[4]),
-                r[5],
-                aware_utc(r[6]),
-                aware_utc(r[7]),
-                r[8],
-                r[9],
-            )
-            for r in rows
-        ]
-
-    def computed_windows(self, model: str, granularity: str, since: datetime) -> set[datetime]:
-        with self.db.reading() as con:
-            rows = con.execute(
-                "SELECT DISTINCT window_start FROM job_runs WHERE model = ? AND granularity = ?"
-                " AND window_start >= ? AND status <> 'error'",
-                [model, granularity, naive_utc(since)],
-            ).fetchall()
-        return {aware_utc(r[0]) for r in rows}
-
-    def models(self) -> list[str]:
-        with self.db.reading() as con:
-            rows = con.execute("SELECT DISTINCT model FROM metric_points ORDER BY model").fetchall()
-        return [r[0] for r in rows]
 
     def close(self) -> None:
         self.db.close()
