@@ -52,6 +52,9 @@ class Settings:
     metric_store: str = setting(
         "", "Metric store URL (duckdb:///path.duckdb); empty = <data_dir>/metrics.duckdb."
     )
+    config: str = setting(
+        "", "Path of the YAML config file (models, monitors, alerting); empty = defaults only."
+    )
     host: str = setting("127.0.0.1", "Address the server listens on.")
     port: int = setting(8000, "Port the server listens on.", minimum=1, maximum=65535)
     url: str = setting(
@@ -74,6 +77,11 @@ class Settings:
     catchup_days: float = setting(
         30.0,
         "How far back the scheduler looks for windows that were never computed (days).",
+        minimum=0,
+    )
+    label_lookback_days: float = setting(
+        30.0,
+        "Windows this recent are recomputed when late data or ground truth arrives (days).",
         minimum=0,
     )
     min_rows: int = setting(

@@ -169,10 +169,11 @@ def test_every_model_gets_its_own_windows_and_granularity(
 
     clock.set(DAY0 + timedelta(days=1) + DELAY)
     runs = scheduler.run_pending()
-    assert [(r.model, r.granularity, r.window_start) for r in runs] == [
-        ("daily", "1d", DAY0),
-        ("m", "1h", TEN + timedelta(hours=13)),
-    ]
+    assert [(r.model, r.granularity, r.window_start, r.trigger) for r in runs] == [
+        ("daily", "1d", DAY0, "schedule"),
+        ("m", "1h", TEN + timedelta(hours=13), "schedule"),
+        ("m", "1d", DAY0, "rollup"),  # the closed day of the hourly model, from its hours
+    ]  # (its week has not closed: no weekly roll-up yet)
     assert runs[0].n_rows == 40
 
 

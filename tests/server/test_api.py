@@ -749,7 +749,7 @@ def test_service_events_become_health_metrics_and_live_counters(client: TestClie
     assert run(client, TEN.isoformat(), ELEVEN.isoformat()).status_code == 200
     health = {
         (p["metric"], p["segment_value"]): p["value"]
-        for p in points(client)
+        for p in points(client, segment="*")
         if p["metric"] in {"event_count", "throughput", "error_rate", "latency_p50", "latency_p99"}
     }
     assert health[("event_count", "")] == 101

@@ -19,6 +19,7 @@ described in docs/configuration.md.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,7 +32,13 @@ from sightline.schema import GRANULARITIES, parse_time
 from sightline.schema.monitors import SUITES, ModelConfig, Monitor, ReferenceSpec
 from sightline.schema.yamldoc import YamlDoc
 
-__all__ = ["SightlineConfig", "load_config", "parse_config", "parse_duration"]
+__all__ = [
+    "SightlineConfig",
+    "load_config",
+    "model_config_from_dict",
+    "parse_config",
+    "parse_duration",
+]
 
 Location = tuple[str | int, ...]
 
@@ -59,19 +66,31 @@ class SightlineConfig:
         }
 
 
-def load_config(path: str | Path) -> SightlineConfig:
-    """Read and validate a configuration file."""
+def load_config(path: str | Path, base: Monitor | None = None) -> SightlineConfig:
+    """Read and validate a configuration file; ``base`` is the monitor every monitor starts
+    from (the server's settings: granularity, minimum rows)."""
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read the config file {file}: {error}") from None
-    return parse_config(text, str(file))
+    return parse_config(text, str(file), base)
 
 
-def parse_config(text: str, source: str = "<config>") -> SightlineConfig:
+def parse_config(
+    text: str, source: str = "<config>", base: Monitor | None = None
+) -> SightlineConfig:
     doc = YamlDoc.parse(text, source)
-    return _Parser(doc).config()
+    return _Parser(doc, base or Monitor()).config()
+
+
+def model_config_from_dict(
+    name: str, data: Mapping[str, Any], base: Monitor | None = None
+) -> ModelConfig:
+    """One model's configuration from plain data (the HTTP API's JSON body), validated like the
+    file's ``models.<name>`` section."""
+    doc = YamlDoc.parse(json.dumps({"models": {name: dict(data)}}), f"model '{name}'")
+    return _Parser(doc, base or Monitor()).config().models[name]
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -103,8 +122,9 @@ MONITOR_KEYS = {
 
 
 class _Parser:
-    def __init__(self, doc: YamlDoc):
+    def __init__(self, doc: YamlDoc, base: Monitor):
         self.doc = doc
+        self.base = base
 
     def fail(self, path: Location, message: str) -> ConfigError:
         return self.doc.error(path, message)
@@ -174,10 +194,10 @@ class _Parser:
         reference = (
             self.reference(data["reference"], (*path, "reference"))
             if "reference" in data
-            else (defaults.monitors[0].reference if defaults else ReferenceSpec())
+            else (defaults.monitors[0].reference if defaults else self.base.reference)
         )
         shorthand = {k: v for k, v in data.items() if k in MONITOR_KEYS - {"name", "reference"}}
-        base = defaults.monitors[0] if defaults is not None else Monitor()
+        base = defaults.monitors[0] if defaults is not None else self.base
         if "monitors" in data:
             if shorthand:
                 first = next(iter(shorthand))

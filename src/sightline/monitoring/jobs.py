@@ -42,6 +42,7 @@ from sightline.monitoring.points import (
     service_points,
 )
 from sightline.monitoring.references import Reference, ReferenceCache
+from sightline.monitoring.rollups import rollup_window
 from sightline.schema import (
     ColumnRole,
     JobRun,
@@ -126,6 +127,10 @@ class JobRunner:
     def set_config(self, config: ModelConfig) -> None:
         """Replace the configuration of ``config.name`` (e.g. from the HTTP API)."""
         self._overrides[config.name] = config
+
+    def clear_config(self, model: str) -> None:
+        """Forget a configuration set with :meth:`set_config`."""
+        self._overrides.pop(model, None)
 
     def monitors(self, model: str) -> tuple[Monitor, ...]:
         return self.config(model).monitors
@@ -213,6 +218,48 @@ class JobRunner:
         trigger: str = "manual",
     ) -> list[JobRun]:
         return [self.run_window(model, w, monitor, trigger) for w in windows]
+
+    def run_rollup(
+        self, model: str, monitor: Monitor, window: Window, trigger: str = "rollup"
+    ) -> JobRun:
+        """Compute the coarse ``window`` of ``monitor`` from its fine windows' summaries."""
+        started = datetime.now(UTC)
+        with self._lock:
+            try:
+                schema = self.predictions.schema(model)
+                if schema is None:
+                    raise SightlineError(f"model '{model}' has logged nothing yet")
+                config = self.config(model)
+                reference = self.references.get(schema, monitor.reference, window)
+                kinds = {
+                    n: k
+                    for n, k in monitored_columns(schema, config).items()
+                    if n in reference.table.column_names
+                }
+                points, summaries = rollup_window(
+                    self.metrics, model, monitor, window, reference, kinds, config.bounds
+                )
+                self.metrics.replace_window(model, monitor.name, window, points, summaries)
+                rows = max((p.n_rows for p in points if p.metric == "row_count"), default=0)
+                status, error = "ok", ""
+            except SightlineError as failure:
+                status, rows, error = "error", 0, str(failure)
+                log.warning("roll-up %s of model '%s' failed: %s", window, model, failure)
+            except Exception as failure:  # a bug must not stop the other windows and models
+                status, rows = "error", 0
+                error = f"internal error: {type(failure).__name__}: {failure}"
+                log.exception("roll-up %s of model '%s' failed", window, model)
+            run = JobRun(
+                model, monitor.name, window.granularity, window.start, window.end, status,
+                started, datetime.now(UTC), rows, error, trigger,
+            )  # fmt: skip
+            self.metrics.record_run(run)
+        if self.on_window is not None:
+            try:
+                self.on_window(model, monitor, window, run)
+            except Exception:
+                log.exception("after-window hook failed for model '%s'", model)
+        return run
 
     # -- the computation ------------------------------------------------------------------------
 

@@ -1,22 +1,43 @@
-"""The built-in scheduler: computes every window once it has closed (plus a delay for late data).
+"""The built-in scheduler: every window once it has closed, again when late data arrives, and
+the roll-ups of closed days and weeks.
 
-Time comes from a :class:`Clock`, so tests move it by hand instead of sleeping. After downtime
-the scheduler catches up on every window it missed, as far back as ``catchup``.
+Each pass, for every model and each of its monitors:
+
+1. **Due windows** — closed windows (end + delay ≤ now) never computed, as far back as
+   ``catchup`` (after downtime the scheduler catches up on every window it missed).
+2. **Late data** — windows that received predictions or ground truth after their last
+   computation (within ``lookback``, 30 days by default) are recomputed: exactly those windows,
+   and their model-quality points become current.
+3. **Roll-ups** — coarser windows (days, weeks) whose fine windows changed since they were
+   last rolled up, computed from the fine windows' summaries.
+
+Time comes from a :class:`Clock`, so tests move it by hand instead of sleeping. A lease in the
+metric store keeps two server processes from running passes at once.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sightline.monitoring.jobs import JobRunner
+from sightline.monitoring.rollups import coarser
 from sightline.schema import JobRun, Window, floor_time, windows_between
+from sightline.schema.monitors import Monitor
+from sightline.schema.windows import granularity_seconds
 
 __all__ = ["Clock", "Scheduler", "SystemClock"]
 
 log = logging.getLogger(__name__)
+
+LEASE = "scheduler"
+#: Arrivals this close to a pass are checked again by the next one (writes in flight).
+WATERMARK_MARGIN = timedelta(minutes=1)
 
 
 class Clock(Protocol):
@@ -29,7 +50,8 @@ class SystemClock:
 
 
 class Scheduler:
-    """Runs due windows of every model, in a background thread or one pass at a time."""
+    """Runs due, late and roll-up windows of every model, in a background thread or one pass
+    at a time (:meth:`run_pending`)."""
 
     def __init__(
         self,
@@ -38,38 +60,110 @@ class Scheduler:
         clock: Clock | None = None,
         delay: timedelta = timedelta(minutes=5),
         catchup: timedelta = timedelta(days=30),
+        lookback: timedelta = timedelta(days=30),
         interval: float = 30.0,
     ):
         self.runner = runner
         self.clock = clock or SystemClock()
         self.delay = delay
         self.catchup = catchup
+        self.lookback = lookback
         self.interval = interval
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._watermarks: dict[tuple[str, str], datetime] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def due_windows(self, model: str) -> list[Window]:
-        """Closed windows of ``model`` that were never computed, oldest first."""
+    def _delay(self, monitor: Monitor) -> timedelta:
+        return timedelta(seconds=monitor.delay) if monitor.delay is not None else self.delay
+
+    def _model_start(self, model: str, now: datetime) -> datetime | None:
         info = next((m for m in self.runner.predictions.models() if m.name == model), None)
         if info is None or info.first_ts is None:
-            return []
-        granularity = self.runner.monitor(model).granularity
+            return None
+        return max(info.first_ts, now - self.catchup)
+
+    def due_windows(self, model: str, monitor: Monitor | None = None) -> list[Window]:
+        """Closed windows of ``model``'s monitor that were never computed, oldest first."""
+        monitor = monitor or self.runner.monitor(model)
         now = self.clock.now()
-        start = max(info.first_ts, now - self.catchup)
-        closed_until = floor_time(now - self.delay, granularity)
+        start = self._model_start(model, now)
+        if start is None:
+            return []
+        closed_until = floor_time(now - self._delay(monitor), monitor.granularity)
         done = self.runner.metrics.computed_windows(
-            model, granularity, floor_time(start, granularity)
+            model, monitor.granularity, floor_time(start, monitor.granularity), monitor.name
         )
-        return [w for w in windows_between(start, closed_until, granularity) if w.start not in done]
+        return [
+            w
+            for w in windows_between(start, closed_until, monitor.granularity)
+            if w.start not in done
+        ]
+
+    def late_windows(self, model: str, monitor: Monitor) -> list[Window]:
+        """Computed windows that received data after their last computation, oldest first."""
+        now = self.clock.now()
+        key = (model, monitor.name)
+        since = self._watermarks.get(key, now - self.lookback)
+        checked_at = now - WATERMARK_MARGIN
+        seconds = granularity_seconds(monitor.granularity)
+        activity = self.runner.predictions.activity(model, seconds, since, now - self.lookback)
+        self._watermarks[key] = max(since, checked_at)
+        if not activity:
+            return []
+        computed = self.runner.metrics.last_computed(
+            model, monitor.granularity, min(activity), monitor.name
+        )
+        closed_until = now - self._delay(monitor)
+        length = timedelta(seconds=seconds)
+        return [
+            Window(start, start + length, monitor.granularity)
+            for start, arrived in sorted(activity.items())
+            if start in computed and arrived > computed[start] and start + length <= closed_until
+        ]
+
+    def rollup_windows(self, model: str, monitor: Monitor) -> list[Window]:
+        """Closed coarse windows whose fine windows were computed after their last roll-up."""
+        now = self.clock.now()
+        start = self._model_start(model, now)
+        if start is None:
+            return []
+        fine = self.runner.metrics.last_computed(
+            model, monitor.granularity, floor_time(start, "1w"), monitor.name
+        )
+        if not fine:
+            return []
+        due: list[Window] = []
+        for granularity in coarser(monitor.granularity):
+            closed_until = floor_time(now - self._delay(monitor), granularity)
+            first = floor_time(min(fine), granularity)
+            done = self.runner.metrics.last_computed(model, granularity, first, monitor.name)
+            for window in windows_between(first, closed_until, granularity):
+                inside = [t for s, t in fine.items() if window.start <= s < window.end]
+                if inside and (window.start not in done or max(inside) > done[window.start]):
+                    due.append(window)
+        return due
 
     def run_pending(self) -> list[JobRun]:
-        """One pass: compute every due window of every model."""
+        """One pass over every model and monitor (skipped when another process holds the
+        lease)."""
+        now = self.clock.now()
+        lease_time = timedelta(seconds=max(3 * self.interval, 300))
+        if not self.runner.metrics.acquire_lease(LEASE, self.owner, lease_time, now):
+            log.debug("another scheduler holds the lease; skipping this pass")
+            return []
         runs: list[JobRun] = []
         for info in self.runner.predictions.models():
             try:
-                due = self.due_windows(info.name)
-                if due:
-                    runs.extend(self.runner.run_windows(info.name, due))
+                for monitor in self.runner.monitors(info.name):
+                    runs += self.runner.run_windows(
+                        info.name, self.due_windows(info.name, monitor), monitor, "schedule"
+                    )
+                    runs += self.runner.run_windows(
+                        info.name, self.late_windows(info.name, monitor), monitor, "late_data"
+                    )
+                    for window in self.rollup_windows(info.name, monitor):
+                        runs.append(self.runner.run_rollup(info.name, monitor, window))
             except Exception:  # one model's failure must not starve the others
                 log.exception("scheduling model '%s' failed", info.name)
         return runs
@@ -86,6 +180,10 @@ class Scheduler:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
+        try:
+            self.runner.metrics.release_lease(LEASE, self.owner)
+        except Exception:  # closing down: the lease expires by itself
+            log.debug("could not release the scheduler lease", exc_info=True)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -49,6 +49,20 @@ class ReferenceSpec:
     def moving(self) -> bool:
         return self.kind in ("previous_window", "trailing_windows")
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReferenceSpec:
+        def time(value: Any) -> datetime | None:
+            return datetime.fromisoformat(value) if value else None
+
+        return cls(
+            kind=data["kind"],
+            name=data.get("name", "default"),
+            start=time(data.get("from")),
+            end=time(data.get("to")),
+            windows=int(data.get("windows", 1)),
+            days=float(data.get("days", 7.0)),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind}
         if self.kind == "dataset":
@@ -82,6 +96,22 @@ class Monitor:
 
     def computes(self, suite: str) -> bool:
         return suite in self.suites
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Monitor:
+        return cls(
+            name=data["name"],
+            granularity=data["granularity"],
+            reference=ReferenceSpec.from_dict(data["reference"]),
+            suites=frozenset(data["suites"]),
+            min_rows=int(data["min_rows"]),
+            drift_share=float(data["drift_share"]),
+            methods=dict(data.get("methods", {})),
+            thresholds={k: float(v) for k, v in data.get("thresholds", {}).items()},
+            segments=tuple(data.get("segments", ())),
+            top_segments=int(data.get("top_segments", 10)),
+            delay=data.get("delay"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -119,6 +149,20 @@ class ModelConfig:
             if monitor.name == name:
                 return monitor
         raise KeyError(name)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """The inverse of :meth:`to_dict` (data written by Sightline, not user input)."""
+        return cls(
+            name=data["name"],
+            monitors=tuple(Monitor.from_dict(m) for m in data["monitors"]),
+            task=data.get("task"),
+            prediction_score=data.get("prediction_score"),
+            prediction_label=data.get("prediction_label"),
+            positive_label=data.get("positive_label"),
+            columns=dict(data.get("columns", {})),
+            bounds={k: (float(v[0]), float(v[1])) for k, v in data.get("bounds", {}).items()},
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,12 +11,10 @@ from typing import Annotated, Any
 import pyarrow as pa
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
 from sightline.errors import NotFoundError, ValidationError
 from sightline.monitoring.references import conform_reference
 from sightline.schema import parse_time
-from sightline.schema.windows import granularity_seconds
 from sightline.server import arrow_ingest, live_metrics
 from sightline.server.ingest import IngestResult
 
@@ -188,82 +186,6 @@ def _time_param(value: str | None, name: str) -> datetime | None:
         return parse_time(value, name)
     except ValidationError as error:
         raise ValidationError(error.message, field=name) from None
-
-
-@router.get("/v1/models/{model}/metrics", tags=["query"])
-def get_metrics(
-    model: str,
-    request: Request,
-    metric: str | None = None,
-    column: str | None = None,
-    granularity: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    version: str | None = None,
-    distributions: bool = True,
-) -> dict[str, Any]:
-    """Metric points of ``model``, oldest first, filtered by metric, column, granularity, model
-    version and time range (``start``/``end``: ISO 8601 or epoch seconds).
-    ``distributions=false`` leaves out the binned distributions kept in drift details."""
-    svc = services(request)
-    _model_info(svc, model)
-    points = svc.metrics.query(
-        model,
-        metric=metric,
-        column=column,
-        granularity=granularity,
-        start=_time_param(start, "start"),
-        end=_time_param(end, "end"),
-        model_version=version,
-    )
-    rows = [p.to_dict() for p in points]
-    if not distributions:
-        for row in rows:
-            row["details"].pop("distribution", None)
-    return {"model": model, "points": rows}
-
-
-@router.get("/v1/models/{model}/runs", tags=["jobs"])
-def get_runs(
-    model: str, request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
-) -> dict[str, Any]:
-    """The latest job runs of ``model``, newest first."""
-    svc = services(request)
-    _model_info(svc, model)
-    return {"runs": [r.to_dict() for r in svc.metrics.runs(model, limit=limit)]}
-
-
-#: Most windows one on-demand run may compute (a year of hourly windows is 8,760).
-MAX_WINDOWS_PER_RUN = 20_000
-
-
-class RunRequest(BaseModel):
-    start: str | float = Field(
-        alias="from", description="Start of the range (ISO 8601 or epoch seconds)"
-    )
-    end: str | float = Field(alias="to", description="End of the range, exclusive")
-    granularity: str | None = None
-
-
-@router.post("/v1/models/{model}/runs", tags=["jobs"])
-async def run_windows(model: str, body: RunRequest, request: Request) -> dict[str, Any]:
-    """Compute every window overlapping ``[from, to)`` now, replacing earlier results."""
-    svc = services(request)
-    _model_info(svc, model)
-    start = parse_time(body.start, "from")
-    end = parse_time(body.end, "to")
-    if end <= start:
-        raise ValidationError("'to' must be after 'from'", field="to")
-    granularity = body.granularity or svc.runner.monitor(model).granularity
-    count = (end - start).total_seconds() / granularity_seconds(granularity)
-    if count > MAX_WINDOWS_PER_RUN:
-        raise ValidationError(
-            f"the range spans about {count:,.0f} {granularity} windows; compute at most "
-            f"{MAX_WINDOWS_PER_RUN:,} at once (split the range or use a coarser granularity)",
-            field="to",
-        )
-    runs = await run_in_threadpool(svc.runner.run_range, model, start, end, body.granularity)
-    return {"runs": [r.to_dict() for r in runs]}
 
 
 @router.put("/v1/models/{model}/references/{name}", tags=["references"])

@@ -28,7 +28,9 @@ from sightline.errors import (
     ValidationError,
 )
 from sightline.monitoring import Clock, JobRunner, Monitor, Scheduler
-from sightline.server import api, dashboard
+from sightline.monitoring.config import SightlineConfig, load_config
+from sightline.schema.monitors import ModelConfig
+from sightline.server import api, dashboard, monitoring_api
 from sightline.server.ingest import Ingestor
 from sightline.server.live_metrics import LiveMetrics
 from sightline.store import MetricStore, PredictionStore, open_metric_store, open_prediction_store
@@ -60,6 +62,15 @@ class Services:
     runner: JobRunner
     scheduler: Scheduler
     live: LiveMetrics
+    config: SightlineConfig
+
+
+def load_server_config(settings: Settings) -> SightlineConfig:
+    """The config file named by the settings (or defaults only), over the settings' monitor."""
+    base = Monitor(granularity=settings.granularity, min_rows=settings.min_rows)
+    if settings.config:
+        return load_config(settings.config, base)
+    return SightlineConfig(defaults=ModelConfig("*", monitors=(base,)))
 
 
 def create_app(
@@ -67,10 +78,13 @@ def create_app(
     *,
     clock: Clock | None = None,
     start_scheduler: bool = True,
+    config: SightlineConfig | None = None,
 ) -> FastAPI:
     """The Sightline server as an ASGI app. Stores open when the app starts and close when it
     stops; the scheduler runs while it serves (unless ``start_scheduler`` is False or
-    ``settings.schedule_interval`` is 0)."""
+    ``settings.schedule_interval`` is 0). The config file is read (and validated) here, so a
+    mistake in it stops the server before it starts."""
+    config = config or load_server_config(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,20 +94,26 @@ def create_app(
         except BaseException:
             predictions.close()
             raise
-        runner = JobRunner(
-            predictions,
-            metrics,
-            default=Monitor(granularity=settings.granularity, min_rows=settings.min_rows),
-        )
+        runner = JobRunner(predictions, metrics, config.model)
+        for model_config in metrics.model_configs():
+            runner.set_config(model_config)  # set through the API: they win over the file
         scheduler = Scheduler(
             runner,
             clock=clock,
             delay=timedelta(seconds=settings.window_delay),
             catchup=timedelta(days=settings.catchup_days),
+            lookback=timedelta(days=settings.label_lookback_days),
             interval=settings.schedule_interval,
         )
         app.state.services = Services(
-            settings, predictions, metrics, Ingestor(predictions), runner, scheduler, LiveMetrics()
+            settings,
+            predictions,
+            metrics,
+            Ingestor(predictions),
+            runner,
+            scheduler,
+            LiveMetrics(),
+            config,
         )
         if start_scheduler:
             scheduler.start()
@@ -111,6 +131,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.include_router(api.router)
+    app.include_router(monitoring_api.router)
     app.include_router(dashboard.router)
 
     @app.exception_handler(SightlineError)

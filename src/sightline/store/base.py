@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from sightline.schema import ColumnType, JobRun, MetricPoint, ModelSchema, Window, WindowSummary
 from sightline.schema.model import Scalar
+from sightline.schema.monitors import ModelConfig
 
 __all__ = [
     "ARROW_TYPES",
@@ -230,6 +231,10 @@ class PredictionStore(Protocol):
 
     def read_reference(self, model: str, name: str) -> pa.Table | None: ...
 
+    def references(self, model: str) -> list[tuple[str, int, datetime]]:
+        """The reference datasets of ``model``: name, rows, upload time."""
+        ...
+
     def reference_info(self, model: str, name: str) -> tuple[int, datetime] | None:
         """Rows and upload time of the reference dataset ``name`` of ``model``, or None."""
         ...
@@ -334,6 +339,14 @@ class MetricStore(Protocol):
         ...
 
     def release_lease(self, name: str, owner: str) -> None: ...
+
+    def save_model_config(self, config: ModelConfig) -> None:
+        """Keep a model configuration set at run time (it wins over the config file)."""
+        ...
+
+    def delete_model_config(self, model: str) -> None: ...
+
+    def model_configs(self) -> list[ModelConfig]: ...
 
     def models(self) -> list[str]: ...
 

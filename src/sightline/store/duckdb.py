@@ -290,6 +290,15 @@ class DuckDBPredictionStore:
             row = rows[0]
             return con.sql(f"SELECT * FROM {row[0]}").to_arrow_table()
 
+    def references(self, model: str) -> list[tuple[str, int, datetime]]:
+        """The reference datasets of ``model``: name, rows, upload time."""
+        with self.db.reading() as con:
+            rows = con.execute(
+                "SELECT name, n_rows, created_at FROM sl_references WHERE model = ? ORDER BY name",
+                [model],
+            ).fetchall()
+        return [(r[0], int(r[1]), aware_utc(r[2])) for r in rows]
+
     def reference_info(self, model: str, name: str) -> tuple[int, datetime] | None:
         """Rows and upload time of the reference dataset ``name``, or None."""
         with self.db.reading() as con:

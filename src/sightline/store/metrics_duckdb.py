@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from sightline.schema import JobRun, MetricPoint, Window, WindowSummary
+from sightline.schema.monitors import ModelConfig
 from sightline.store.base import TS, naive_utc
 from sightline.store.duckdb import Database, aware_utc
 
@@ -97,6 +98,10 @@ class DuckDBMetricStore:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS leases (name VARCHAR PRIMARY KEY, owner VARCHAR,"
                 " expires_at TIMESTAMP)"
+            )
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS model_configs (model VARCHAR PRIMARY KEY,"
+                " config JSON, updated_at TIMESTAMP)"
             )
 
     # -- points -----------------------------------------------------------------------------
@@ -353,6 +358,24 @@ class DuckDBMetricStore:
     def release_lease(self, name: str, owner: str) -> None:
         with self.db.transaction() as con:
             con.execute("DELETE FROM leases WHERE name = ? AND owner = ?", [name, owner])
+
+    # -- model configuration set at run time ---------------------------------------------------
+
+    def save_model_config(self, config: ModelConfig) -> None:
+        with self.db.transaction() as con:
+            con.execute(
+                "INSERT OR REPLACE INTO model_configs VALUES (?, ?, ?)",
+                [config.name, json.dumps(config.to_dict()), naive_utc(datetime.now(UTC))],
+            )
+
+    def delete_model_config(self, model: str) -> None:
+        with self.db.transaction() as con:
+            con.execute("DELETE FROM model_configs WHERE model = ?", [model])
+
+    def model_configs(self) -> list[ModelConfig]:
+        with self.db.reading() as con:
+            rows = con.execute("SELECT config FROM model_configs ORDER BY model").fetchall()
+        return [ModelConfig.from_dict(json.loads(r[0])) for r in rows]
 
     def models(self) -> list[str]:
         with self.db.reading() as con:
