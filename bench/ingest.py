@@ -1,6 +1,6 @@
 """Ingestion benchmarks: SDK → collector → DuckDB sustained, and ``sightline ingest`` of a file.
 
-    .venv/bin/python bench/ingest.py sdk  [--seconds 60] [--wire arrow|json] [--batch-size 2000]
+    .venv/bin/python bench/ingest.py sdk  [--seconds 60] [--wire arrow|json] [--batch-size 500]
     .venv/bin/python bench/ingest.py file [--rows 10000000] [--chunk-rows 50000]
 
 ``sdk``: one process logs predictions with 20 features through the real SDK as fast as the
@@ -106,14 +106,14 @@ def bench_sdk(seconds: float, wire: str, batch_size: int) -> None:
             flush_interval=0.2,
             wire=wire,
             spill_dir=Path(tmp) / "spill",
-            max_queue=10 * batch_size,
+            max_queue=100_000,
         )
         rows = [features(i) for i in range(1000)]
         print(f"SDK → collector → DuckDB, 20 features, wire={wire}, batch_size={batch_size}")
         started = time.monotonic()
         mark, marked_sent, i = started, 0, 0
         while (now := time.monotonic()) - started < seconds:
-            if client.stats()["pending"] > 4 * batch_size:
+            if client.stats()["pending"] > 20_000:
                 time.sleep(0.0005)  # backpressure: measure the collector, not the queue bound
                 continue
             for _ in range(100):
@@ -218,7 +218,7 @@ def main() -> None:
     p = sub.add_parser("sdk")
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--wire", choices=("arrow", "json"), default="arrow")
-    p.add_argument("--batch-size", type=int, default=2000)
+    p.add_argument("--batch-size", type=int, default=500)
     p = sub.add_parser("file")
     p.add_argument("--rows", type=int, default=10_000_000)
     p.add_argument("--chunk-rows", type=int, default=50_000)

@@ -64,7 +64,12 @@ def test_log_prediction_returns_request_id_and_delivers_records():
 def test_batches_by_size():
     transport = Recorder()
     client = Client(
-        wire="json", spill_dir=False, transport=transport, batch_size=10, flush_interval=30.0
+        wire="json",
+        spill_dir=False,
+        transport=transport,
+        batch_size=10,
+        max_batch_size=10,
+        flush_interval=30.0,
     )
     for i in range(35):
         client.log_prediction("m", {"x": i}, i)

@@ -38,6 +38,7 @@ def client(transport: Recorder, tmp_path: Path, **options: object) -> Client:
         "max_retry_delay": 0.05,
         "spill_dir": tmp_path / "spill",
         "batch_size": 50,
+        "max_batch_size": 50,
     }
     return Client(transport=transport, **{**defaults, **options})  # type: ignore[arg-type]
 

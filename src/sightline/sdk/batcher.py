@@ -1,5 +1,7 @@
-"""The SDK's sender: a bounded queue the model's threads append to, and one thread that batches
-the records, encodes and compresses them, and delivers them, spilling to disk while it cannot.
+"""The SDK's sender: a bounded queue the model's threads append to, an encoder thread that
+batches the records, redacts, encodes and compresses them, and a sender thread that delivers
+the batches, spilling them to disk while it cannot. The two threads overlap: the next batch is
+encoded while the collector stores the previous one.
 
 Delivery order is kept: while anything waits in the spill, new batches go behind it, and the
 spill is replayed oldest first once the collector answers again. Failed sends back off
@@ -26,6 +28,8 @@ log = logging.getLogger("sightline")
 
 #: Seconds between two warnings about dropped or quarantined records.
 WARN_EVERY = 30.0
+#: Encoded batches that may wait for the sender (more wait as records in the queue).
+MAX_READY = 2
 COUNTERS = (
     "queued",
     "sent",
@@ -47,6 +51,7 @@ class Batcher:
         spill: Spill,
         *,
         batch_size: int,
+        max_batch_size: int,
         flush_interval: float,
         max_queue: int,
         max_retry_delay: float,
@@ -57,6 +62,7 @@ class Batcher:
         self.transport = transport
         self.spill = spill
         self.batch_size = batch_size
+        self.max_batch_size = max(batch_size, max_batch_size)
         self.flush_interval = flush_interval
         self.max_queue = max_queue
         self.max_retry_delay = max_retry_delay
@@ -67,15 +73,19 @@ class Batcher:
         self.queue: deque[dict[str, Any]] = deque()
         self.payloads: deque[Payload] = deque()  # already encoded (log_batch)
         self.counts = dict.fromkeys(COUNTERS, 0)
-        self._in_flight = 0
+        self._in_flight = 0  # records taken by the encoder or the sender, not settled yet
         self._flushing = 0
         self._closed = False
         self._delay = 0.0  # current backoff; 0 while the collector answers
         self._retry_at = 0.0
         self._warned = {"dropped": 0, "quarantined": 0, "at": 0.0}
         self._spill_lock = threading.Lock()  # disk I/O never happens under ``cond``
-        self._thread: threading.Thread | None = None
-        self._start()
+        self._threads = [
+            threading.Thread(target=self._encode_loop, name="sightline-encoder", daemon=True),
+            threading.Thread(target=self._send_loop, name="sightline-sender", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
 
     # -- the model's side (called with no lock held; cheap) ---------------------------------
 
@@ -102,13 +112,9 @@ class Batcher:
                 return
             if sum(len(p.body) for p in self.payloads) + len(payload.body) <= max_bytes:
                 self.payloads.append(payload)
-                self.cond.notify()
+                self.cond.notify_all()
                 return
         self._keep(payload)  # too much in memory: to disk, from the caller's (batch) thread
-
-    def _start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="sightline-sender", daemon=True)
-        self._thread.start()
 
     def pending(self) -> int:
         return (
@@ -139,8 +145,7 @@ class Batcher:
         with self.cond:
             self._closed = True
             self.cond.notify_all()
-            thread = self._thread
-        if thread is not None:
+        for thread in self._threads:
             thread.join(timeout=max(timeout, 1.0) + 5.0)
         self._spill_memory()
         self.transport.close()
@@ -152,50 +157,80 @@ class Batcher:
             self.count("dropped", self.spill.n_records)
         self.spill.close()
 
-    # -- the sender thread ------------------------------------------------------------------
+    # -- the encoder thread -----------------------------------------------------------------
 
-    def _due(self) -> bool:
-        """Whether the sender has something to do now (called with the lock held)."""
-        if self._closed or self.payloads or len(self.queue) >= self.batch_size:
+    def _encode_due(self) -> bool:
+        if self._closed:
             return True
-        if self._flushing and (self.queue or len(self.spill)):
-            return time.monotonic() >= self._retry_at or bool(self.queue)
-        return bool(len(self.spill)) and time.monotonic() >= self._retry_at
+        if len(self.payloads) >= MAX_READY:
+            return False  # the sender is behind: records wait in the queue, not as payloads
+        return len(self.queue) >= self.batch_size or bool(self._flushing and self.queue)
 
-    def _run(self) -> None:
+    def _encode_loop(self) -> None:
         while True:
             with self.cond:
                 deadline = time.monotonic() + self.flush_interval
-                while not self._due():
+                while not self._encode_due():
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+                    if remaining <= 0 and len(self.payloads) < MAX_READY:
                         break
-                    if len(self.spill):
-                        remaining = min(remaining, max(self._retry_at - time.monotonic(), 0.001))
-                    self.cond.wait(remaining)
+                    self.cond.wait(max(remaining, 0.05))
                 if self._closed:
                     return
-                records = [
-                    self.queue.popleft() for _ in range(min(self.batch_size, len(self.queue)))
-                ]
-                ready = self.payloads.popleft() if not records and self.payloads else None
-                self._in_flight = len(records) + (ready.n_records if ready else 0)
+                # Under load the queue holds more than a batch: take up to max_batch_size at
+                # once, as fewer, larger batches cost the collector less per record.
+                size = min(self.max_batch_size, len(self.queue))
+                records = [self.queue.popleft() for _ in range(size)]
+                self._in_flight += size
+            if not records:
+                continue
             try:
-                self._step(records, ready)
+                if self.prepare is not None:
+                    records = self.prepare(records)
+                payload = make_payload(records, arrow=self.arrow, compress=self.compress)
+            except Exception:  # a bug must never kill the encoder: count the loss, say why
+                log.exception("sightline: could not encode %d records; dropped", size)
+                with self.cond:
+                    self._in_flight -= size
+                    self.counts["dropped"] += size
+                    self.cond.notify_all()
+                continue
+            with self.cond:
+                self._in_flight -= size
+                self.payloads.append(payload)
+                self.cond.notify_all()
+
+    # -- the sender thread ------------------------------------------------------------------
+
+    def _send_due(self) -> bool:
+        if self._closed or self.payloads:
+            return True
+        return bool(len(self.spill)) and time.monotonic() >= self._retry_at
+
+    def _send_loop(self) -> None:
+        while True:
+            with self.cond:
+                while not self._send_due():
+                    wait = 1.0
+                    if len(self.spill):
+                        wait = min(wait, max(self._retry_at - time.monotonic(), 0.001))
+                    self.cond.wait(wait)
+                if self._closed:
+                    return
+                ready = self.payloads.popleft() if self.payloads else None
+                self._in_flight += ready.n_records if ready else 0
+                self.cond.notify_all()  # room for the encoder
+            try:
+                self._step(ready)
             except Exception:  # a bug must never kill the sender: keep the records, say why
-                log.exception("sightline: the sender failed; records are kept in the spill")
+                log.exception("sightline: the sender failed")
             finally:
                 with self.cond:
-                    self._in_flight = 0
+                    self._in_flight -= ready.n_records if ready else 0
                     self.cond.notify_all()
             self._warn()
 
-    def _step(self, records: list[dict[str, Any]], ready: Payload | None) -> None:
-        payload = ready
-        if records:
-            if self.prepare is not None:
-                records = self.prepare(records)
-            payload = make_payload(records, arrow=self.arrow, compress=self.compress)
+    def _step(self, payload: Payload | None) -> None:
         if payload is not None:
             if len(self.spill) or time.monotonic() < self._retry_at:
                 self._keep(payload)  # behind what waits already: order is kept

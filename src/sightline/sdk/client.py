@@ -50,7 +50,8 @@ def _epoch(ts: datetime | float | None) -> float:
 class Client:
     """Logs records to a Sightline collector from a background thread.
 
-    Options: ``batch_size`` records or ``flush_interval`` seconds make a batch; ``max_queue``
+    Options: ``batch_size`` records or ``flush_interval`` seconds make a batch (under load,
+    what has queued meanwhile is sent together, up to ``max_batch_size``); ``max_queue``
     records wait in memory; ``spill_dir`` (default: a directory under the system's temporary
     directory; ``False`` keeps undelivered batches in memory instead) holds up to
     ``max_spill_bytes`` of batches while the collector is unreachable; ``max_retry_delay``
@@ -65,6 +66,7 @@ class Client:
         api_key: str | None = None,
         *,
         batch_size: int = 500,
+        max_batch_size: int = 5000,
         flush_interval: float = 1.0,
         max_queue: int = 100_000,
         max_retry_delay: float = 30.0,
@@ -91,6 +93,7 @@ class Client:
         self._own_transport = transport is None
         self._options = {
             "batch_size": batch_size,
+            "max_batch_size": max_batch_size,
             "flush_interval": flush_interval,
             "max_queue": max_queue,
             "max_retry_delay": max_retry_delay,

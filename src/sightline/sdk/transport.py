@@ -170,7 +170,7 @@ def encode_arrow(records: Sequence[dict[str, Any]]) -> bytes | None:
     return body
 
 
-def _nested(columns: dict[str, list[Any]], key: str, values: list[Mapping[str, Any]]) -> None:
+def _nested(columns: dict[str, list[Any]], key: str, values: Sequence[Any]) -> None:
     for name in dict.fromkeys(chain.from_iterable(values)):
         columns[f"{key}.{name}"] = [v.get(name) for v in values]
 
