@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sightline.config import Settings
 from sightline.errors import ConfigError, SightlineError
 from sightline.metrics.drift import drift_method
 from sightline.schema import GRANULARITIES, parse_time
@@ -34,6 +35,7 @@ from sightline.schema.yamldoc import YamlDoc
 
 __all__ = [
     "SightlineConfig",
+    "config_for",
     "load_config",
     "model_config_from_dict",
     "parse_config",
@@ -82,6 +84,15 @@ def parse_config(
 ) -> SightlineConfig:
     doc = YamlDoc.parse(text, source)
     return _Parser(doc, base or Monitor()).config()
+
+
+def config_for(settings: Settings) -> SightlineConfig:
+    """The config file named by the settings (or defaults only), over the settings' monitor
+    (granularity, minimum rows)."""
+    base = Monitor(granularity=settings.granularity, min_rows=settings.min_rows)
+    if settings.config:
+        return load_config(settings.config, base)
+    return SightlineConfig(defaults=ModelConfig("*", monitors=(base,)))
 
 
 def model_config_from_dict(

@@ -6,7 +6,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["MetricPoint", "WindowSummary"]
+__all__ = ["MetricPoint", "WindowSummary", "parse_segment"]
+
+
+def parse_segment(text: str | None) -> tuple[str | None, str | None]:
+    """A segment filter: ``""`` all data, ``"region"`` every value of region, ``"region=eu"``
+    one value, ``"*"`` every slice. Returns (segment_key, segment_value); None = any."""
+    if text is None or text == "":
+        return "", ""
+    if text == "*":
+        return None, None
+    key, sep, value = text.partition("=")
+    return key, (value if sep else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,8 @@ from sightline.errors import (
     TransportError,
     ValidationError,
 )
-from sightline.monitoring import Clock, JobRunner, Monitor, Scheduler
-from sightline.monitoring.config import SightlineConfig, load_config
-from sightline.schema.monitors import ModelConfig
+from sightline.monitoring import Clock, JobRunner, Scheduler
+from sightline.monitoring.config import SightlineConfig, config_for
 from sightline.server import api, dashboard, monitoring_api
 from sightline.server.ingest import Ingestor
 from sightline.server.live_metrics import LiveMetrics
@@ -65,14 +64,6 @@ class Services:
     config: SightlineConfig
 
 
-def load_server_config(settings: Settings) -> SightlineConfig:
-    """The config file named by the settings (or defaults only), over the settings' monitor."""
-    base = Monitor(granularity=settings.granularity, min_rows=settings.min_rows)
-    if settings.config:
-        return load_config(settings.config, base)
-    return SightlineConfig(defaults=ModelConfig("*", monitors=(base,)))
-
-
 def create_app(
     settings: Settings,
     *,
@@ -84,7 +75,7 @@ def create_app(
     stops; the scheduler runs while it serves (unless ``start_scheduler`` is False or
     ``settings.schedule_interval`` is 0). The config file is read (and validated) here, so a
     mistake in it stops the server before it starts."""
-    config = config or load_server_config(settings)
+    config = config or config_for(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

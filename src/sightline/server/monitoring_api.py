@@ -25,6 +25,7 @@ from sightline.errors import NotFoundError, ValidationError
 from sightline.monitoring.config import model_config_from_dict
 from sightline.schema import GRANULARITIES, parse_time
 from sightline.schema.monitors import Monitor
+from sightline.schema.points import parse_segment
 from sightline.schema.windows import granularity_seconds
 
 __all__ = ["router"]
@@ -59,17 +60,6 @@ def _json(body: Any) -> Response:
     return Response(json.dumps(body, allow_nan=False, default=str), media_type="application/json")
 
 
-def _segment_filters(segment: str | None) -> tuple[str | None, str | None]:
-    """``""``: all data; ``"region"``: every value of region; ``"region=eu"``: one value;
-    ``"*"``: every slice."""
-    if segment is None or segment == "":
-        return "", ""
-    if segment == "*":
-        return None, None
-    key, sep, value = segment.partition("=")
-    return key, (value if sep else None)
-
-
 @router.get("/v1/models/{model}/metrics", tags=["query"])
 def get_metrics(
     model: str,
@@ -101,7 +91,7 @@ def get_metrics(
         raise ValidationError(
             f"unknown granularity {granularity!r}; use one of {known}", field="granularity"
         )
-    segment_key, segment_value = _segment_filters(segment)
+    segment_key, segment_value = parse_segment(segment)
     filters: dict[str, Any] = {
         "column": column,
         "granularity": granularity,
