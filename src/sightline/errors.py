@@ -5,6 +5,7 @@ them into exit codes. Every message says what was wrong, where, and what to do.
 
     SightlineError
     ├── ConfigError              a setting or config file is invalid
+    │   └── ConfigErrors         several problems in one file (carries each message)
     ├── ValidationError          input data is malformed (carries the record index and field)
     │   ├── SchemaError          data conflicts with a model's pinned schema
     │   └── BatchError           several records of a batch are malformed (carries each error)
@@ -12,6 +13,7 @@ them into exit codes. Every message says what was wrong, where, and what to do.
     ├── StoreError               the prediction or metric store failed
     ├── ComputeError             a metric cannot be computed from the data given
     └── TransportError           the SDK or CLI could not reach the collector
+        └── DeliveryError        a notification channel could not be reached or refused
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ __all__ = [
     "BatchError",
     "ComputeError",
     "ConfigError",
+    "ConfigErrors",
+    "DeliveryError",
     "NotFoundError",
     "SchemaError",
     "SightlineError",
@@ -35,6 +39,15 @@ class SightlineError(Exception):
 
 class ConfigError(SightlineError):
     """A setting, an environment variable or a config file is invalid."""
+
+
+class ConfigErrors(ConfigError):
+    """Several problems in one config file; ``errors`` has one message per problem, each
+    naming its line and field."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("\n".join(errors))
 
 
 class ValidationError(SightlineError):
@@ -90,3 +103,8 @@ class ComputeError(SightlineError):
 
 class TransportError(SightlineError):
     """The SDK or the CLI could not reach the Sightline collector."""
+
+
+class DeliveryError(TransportError):
+    """A notification channel (webhook, Slack, SMTP, Alertmanager) could not be reached or
+    refused a notification; the outbox retries it."""

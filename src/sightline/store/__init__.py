@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sightline.errors import ConfigError
+from sightline.store.alerts import AlertStore
 from sightline.store.base import (
     EventRow,
     FeedbackRow,
@@ -30,6 +31,7 @@ __all__ = [
     "WriteBatch",
     "open_metric_store",
     "open_prediction_store",
+    "open_state_store",
 ]
 
 
@@ -55,3 +57,11 @@ def open_metric_store(url: str) -> MetricStore:
     from sightline.store.metrics_duckdb import DuckDBMetricStore
 
     return DuckDBMetricStore(_duckdb_path(url))
+
+
+def open_state_store(url: str) -> AlertStore:
+    """Open the alerting state store at ``url`` (``duckdb:///path/state.duckdb``)."""
+    # Backends load their driver only when chosen.
+    from sightline.store.alerts_duckdb import DuckDBAlertStore
+
+    return DuckDBAlertStore(_duckdb_path(url))

@@ -1,0 +1,299 @@
+"""The alerting facade: evaluate rules after each window, tick on a timer, read the state.
+
+    alerting = Alerting(config, state_store, metric_store, prediction_store, clock=clock)
+    runner = JobRunner(predictions, metrics, on_window=alerting.on_window)
+    alerting.start()    # a thread ticks: no-data rules, group flushes, delivery
+
+Time always comes from the injected clock (or the ``now`` passed in), so tests move it by hand.
+One lock orders evaluations, ticks and API writes; deliveries run outside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sightline.errors import NotFoundError, ValidationError
+from sightline.monitoring.alerts.config import AlertingConfig
+from sightline.monitoring.alerts.dispatcher import dispatch, mute_reason
+from sightline.monitoring.alerts.evaluation import Evaluator
+from sightline.monitoring.alerts.notifiers import Notifier, build_notifier
+from sightline.monitoring.alerts.outbox import Delivery, Outbox
+from sightline.monitoring.alerts.rules import Rule
+from sightline.monitoring.alerts.state import Observation, acknowledge, advance
+from sightline.monitoring.scheduler import Clock, SystemClock
+from sightline.schema import JobRun, Window
+from sightline.schema.alerts import (
+    AlertInstance,
+    Matcher,
+    Notification,
+    OutboxEntry,
+    Silence,
+    Transition,
+)
+from sightline.store import MetricStore, PredictionStore
+from sightline.store.alerts import AlertStore
+
+__all__ = ["Alerting"]
+
+log = logging.getLogger("sightline.alerts")
+
+
+class Alerting:
+    """Rules → alert states → grouped notifications → outbox → channels."""
+
+    def __init__(
+        self,
+        config: AlertingConfig,
+        store: AlertStore,
+        metrics: MetricStore,
+        predictions: PredictionStore | None = None,
+        *,
+        clock: Clock | None = None,
+        notifiers: Mapping[str, Notifier] | None = None,
+        interval: float = 10.0,
+    ):
+        self.config = config
+        self.store = store
+        self.metrics = metrics
+        self.predictions = predictions
+        self.clock = clock or SystemClock()
+        self.interval = interval
+        built = {c.name: build_notifier(c) for c in config.policy.channels}
+        self.outbox = Outbox(store, config.policy.delivery, {**built, **(notifiers or {})})
+        self.evaluator = Evaluator(metrics, config.external_url)
+        self._lock = threading.RLock()
+        self._instances = {i.fingerprint: i for i in store.instances()}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self.config.rules
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def evaluate(
+        self, model: str, now: datetime | None = None, window: Window | None = None
+    ) -> list[Transition]:
+        """Evaluate the point rules on one computed window of ``model`` (default: its latest
+        computed window), then flush the notification groups."""
+        now = now or self.clock.now()
+        if window is None:
+            runs = self.metrics.runs(model, limit=1)
+            if not runs:
+                return []
+            window = Window(runs[0].window_start, runs[0].window_end, runs[0].granularity)
+        points = self.metrics.query(
+            model, granularity=window.granularity, start=window.start, end=window.end
+        )
+        roles = self._roles(model)
+        with self._lock:
+            instances = [i for i in self._instances.values() if i.model == model]
+            observations = self.evaluator.window(
+                self.rules, model, window, points, roles, instances
+            )
+            transitions = self._apply(observations, now)
+            self.flush(now)
+        self._wake.set()
+        return transitions
+
+    def on_window(self, model: str, window: Window, run: JobRun) -> None:
+        """The JobRunner's callback after a window is computed; never raises."""
+        if run.status == "error":
+            return
+        try:
+            self.evaluate(model, window=window)
+        except Exception:  # alerting must never break the monitoring jobs
+            log.exception("alert evaluation of %s of model '%s' failed", window, model)
+
+    def tick(self, now: datetime | None = None, *, deliver: bool = True) -> Delivery:
+        """The timer: no-data rules, group flushes (group wait, repeats, resolved), delivery."""
+        now = now or self.clock.now()
+        if self.predictions is not None and any(r.timer for r in self.rules):
+            for info in self.predictions.models():
+                observations = self.evaluator.timer(self.rules, info.name, info.last_ts, now)
+                with self._lock:
+                    self._apply(observations, now)
+        with self._lock:
+            self.flush(now)
+        return self.deliver(now) if deliver else Delivery()
+
+    def _apply(self, observations: Sequence[Observation], now: datetime) -> list[Transition]:
+        changed, transitions = [], []
+        for observation in observations:
+            old = self._instances.get(observation.fingerprint)
+            new, transition = advance(old, observation, now)
+            if old is None and new.state == "inactive":
+                continue
+            if new != old:
+                self._instances[new.fingerprint] = new
+                changed.append(new)
+            if transition is not None:
+                transitions.append(transition)
+        self.store.save_instances(changed, transitions)
+        return transitions
+
+    def _roles(self, model: str) -> dict[str, str]:
+        schema = self.predictions.schema(model) if self.predictions is not None else None
+        if schema is None:
+            return {}
+        roles = {c.name: "feature" for c in schema.features}
+        roles.update({c.name: "output" for c in schema.outputs})
+        return roles
+
+    # -- notification -----------------------------------------------------------------------
+
+    def flush(self, now: datetime | None = None) -> list[Notification]:
+        """Group the alerts and queue the notifications that are due (stored atomically)."""
+        now = now or self.clock.now()
+        with self._lock:
+            groups = {g.key: g for g in self.store.groups()}
+            result = dispatch(
+                list(self._instances.values()),
+                self.store.silences(),
+                self.config.policy,
+                groups,
+                now,
+                self.config.external_url,
+            )
+            entries = Outbox.entries(self.config.policy, result.notifications)
+            self.store.record_dispatch(result.groups, result.deleted, entries)
+        return result.notifications
+
+    def deliver(self, now: datetime | None = None) -> Delivery:
+        """Send the outbox entries that are due."""
+        return self.outbox.deliver(now or self.clock.now())
+
+    def start(self) -> None:
+        """Tick in a background thread every ``interval`` seconds (and after evaluations)."""
+        if self._thread is not None or self.interval <= 0:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="sightline-alerting", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the loop must survive anything a pass throws
+                log.exception("alerting tick failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    # -- reading and acting -----------------------------------------------------------------
+
+    def alerts(self, state: str | None = None, model: str | None = None) -> list[AlertInstance]:
+        with self._lock:
+            found = [
+                i
+                for i in self._instances.values()
+                if (state is None or i.state == state) and (model is None or i.model == model)
+            ]
+        return sorted(found, key=lambda i: (i.model, i.rule, i.fingerprint))
+
+    def alert(self, fingerprint: str) -> AlertInstance:
+        with self._lock:
+            instance = self._instances.get(fingerprint)
+        if instance is None:
+            raise NotFoundError(f"no alert with fingerprint '{fingerprint}'")
+        return instance
+
+    def muted(self, instance: AlertInstance, now: datetime | None = None) -> str:
+        """Why ``instance`` is not notified (silenced, inhibited), or ``""``."""
+        now = now or self.clock.now()
+        with self._lock:
+            firing = [i for i in self._instances.values() if i.state == "firing"]
+        return mute_reason(instance, self.store.silences(), self.config.policy, firing, now)
+
+    def history(
+        self, fingerprint: str | None = None, model: str | None = None, limit: int = 100
+    ) -> list[Transition]:
+        return self.store.transitions(fingerprint, model, limit)
+
+    def acknowledge(
+        self, fingerprint: str, by: str = "", comment: str = "", now: datetime | None = None
+    ) -> AlertInstance:
+        """Mark a pending or firing alert as being handled: it is not repeated any more."""
+        now = now or self.clock.now()
+        with self._lock:
+            instance = self.alert(fingerprint)
+            if instance.state not in ("pending", "firing"):
+                raise ValidationError(
+                    f"alert {fingerprint} is {instance.state}; only pending or firing alerts "
+                    "can be acknowledged",
+                    field="fingerprint",
+                )
+            acked = acknowledge(instance, by, comment, now)
+            note = Transition(
+                fingerprint,
+                instance.rule,
+                dict(instance.labels),
+                now,
+                instance.state,
+                instance.state,
+                instance.value,
+                summary=f"acknowledged by {by or 'someone'}" + (f": {comment}" if comment else ""),
+            )
+            self._instances[fingerprint] = acked
+            self.store.save_instances([acked], [note])
+        return acked
+
+    def silence(
+        self,
+        matchers: Sequence[str],
+        *,
+        duration: float | None = None,
+        ends_at: datetime | None = None,
+        starts_at: datetime | None = None,
+        created_by: str = "",
+        comment: str = "",
+    ) -> Silence:
+        """Mute the alerts ``matchers`` match until ``ends_at`` (or for ``duration`` s)."""
+        now = self.clock.now()
+        if not matchers:
+            raise ValidationError("a silence needs at least one matcher", field="matchers")
+        parsed = tuple(Matcher.parse(m) for m in matchers)
+        start = starts_at or now
+        if ends_at is None:
+            if duration is None or duration <= 0:
+                raise ValidationError("give a positive duration or an end time", field="duration")
+            ends_at = start + timedelta(seconds=duration)
+        if ends_at <= start:
+            raise ValidationError("the silence must end after it starts", field="ends_at")
+        silence = Silence(uuid.uuid4().hex[:12], parsed, start, ends_at, created_by, comment, now)
+        self.store.save_silence(silence)
+        return silence
+
+    def silences(self, include_expired: bool = False) -> list[Silence]:
+        now = self.clock.now()
+        return [s for s in self.store.silences() if include_expired or now < s.ends_at]
+
+    def expire_silence(self, silence_id: str) -> None:
+        if not self.store.delete_silence(silence_id):
+            raise NotFoundError(f"no silence with id '{silence_id}'")
+
+    def notifications(self, status: str | None = None, limit: int = 100) -> list[OutboxEntry]:
+        return self.store.entries(status, limit)
+
+    def status(self) -> dict[str, Any]:
+        """Counts for a glance: alerts by state, outbox by status."""
+        with self._lock:
+            states: dict[str, int] = {}
+            for instance in self._instances.values():
+                states[instance.state] = states.get(instance.state, 0) + 1
+        outbox = {s: len(self.store.entries(s, 10_000)) for s in ("pending", "failed")}
+        return {"alerts": states, "outbox": outbox, "rules": len(self.rules)}
