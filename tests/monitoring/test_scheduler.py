@@ -45,11 +45,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def runner(predictions: PredictionStore, metrics: MetricStore) -> JobRunner:
+def runner(predictions: PredictionStore, metrics: MetricStore, clock: FakeClock) -> JobRunner:
     """Model ``m`` logs 40 predictions an hour from 10:00 to 14:00 on DAY0."""
     for h in range(4):
         write_traffic(predictions, "m", TEN + timedelta(hours=h), traffic(40))
-    return JobRunner(predictions, metrics)
+    return JobRunner(predictions, metrics, clock=clock)
 
 
 @pytest.fixture

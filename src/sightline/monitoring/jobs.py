@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -34,6 +34,7 @@ from sightline.metrics import (
     regression_quality,
 )
 from sightline.metrics.segments import split_segments, top_segments
+from sightline.monitoring.clock import Clock, SystemClock
 from sightline.monitoring.points import (
     PointBuilder,
     data_points,
@@ -108,8 +109,10 @@ class JobRunner:
         config: Callable[[str], ModelConfig] | None = None,
         default: Monitor | None = None,
         on_window: WindowCallback | None = None,
+        clock: Clock | None = None,
     ):
         self.predictions = predictions
+        self.clock = clock or SystemClock()
         self.metrics = metrics
         self.default = default or Monitor()
         self._config = config or (lambda name: ModelConfig(name, monitors=(self.default,)))
@@ -162,7 +165,7 @@ class JobRunner:
         """Compute ``window`` of ``model``; replaces any points it had. Never raises: a failure is
         recorded in the returned run (status ``error``, with the reason)."""
         monitor = monitor or self.monitor(model, granularity=window.granularity)
-        started = datetime.now(UTC)
+        started = self.clock.now()
         with self._lock:
             try:
                 status, n_rows = self._compute(model, monitor, window)
@@ -182,7 +185,7 @@ class JobRunner:
                 window.end,
                 status,
                 started,
-                datetime.now(UTC),
+                self.clock.now(),
                 n_rows,
                 error,
                 trigger,
@@ -223,7 +226,7 @@ class JobRunner:
         self, model: str, monitor: Monitor, window: Window, trigger: str = "rollup"
     ) -> JobRun:
         """Compute the coarse ``window`` of ``monitor`` from its fine windows' summaries."""
-        started = datetime.now(UTC)
+        started = self.clock.now()
         with self._lock:
             try:
                 schema = self.predictions.schema(model)
@@ -251,7 +254,7 @@ class JobRunner:
                 log.exception("roll-up %s of model '%s' failed", window, model)
             run = JobRun(
                 model, monitor.name, window.granularity, window.start, window.end, status,
-                started, datetime.now(UTC), rows, error, trigger,
+                started, self.clock.now(), rows, error, trigger,
             )  # fmt: skip
             self.metrics.record_run(run)
         if self.on_window is not None:

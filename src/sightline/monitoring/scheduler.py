@@ -22,9 +22,9 @@ import os
 import socket
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
 
+from sightline.monitoring.clock import Clock, SystemClock
 from sightline.monitoring.jobs import JobRunner
 from sightline.monitoring.rollups import coarser
 from sightline.schema import JobRun, Window, floor_time, windows_between
@@ -38,15 +38,6 @@ log = logging.getLogger(__name__)
 LEASE = "scheduler"
 #: Arrivals this close to a pass are checked again by the next one (writes in flight).
 WATERMARK_MARGIN = timedelta(minutes=1)
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class Scheduler:

@@ -85,7 +85,7 @@ def create_app(
         except BaseException:
             predictions.close()
             raise
-        runner = JobRunner(predictions, metrics, config.model)
+        runner = JobRunner(predictions, metrics, config.model, clock=clock)
         for model_config in metrics.model_configs():
             runner.set_config(model_config)  # set through the API: they win over the file
         scheduler = Scheduler(
