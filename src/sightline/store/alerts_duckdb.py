@@ -36,8 +36,9 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS alert_silences (id VARCHAR PRIMARY KEY, created_at TIMESTAMP,"
     " data JSON)",
     "CREATE TABLE IF NOT EXISTS alert_groups (key VARCHAR PRIMARY KEY, data JSON)",
-    "CREATE TABLE IF NOT EXISTS alert_outbox (id VARCHAR PRIMARY KEY, created_at TIMESTAMP,"
-    " status VARCHAR, next_attempt_at TIMESTAMP, data JSON)",
+    "CREATE SEQUENCE IF NOT EXISTS alert_outbox_seq",
+    "CREATE TABLE IF NOT EXISTS alert_outbox (id VARCHAR PRIMARY KEY, seq BIGINT,"
+    " created_at TIMESTAMP, status VARCHAR, next_attempt_at TIMESTAMP, data JSON)",
 )
 
 
@@ -182,39 +183,51 @@ class DuckDBAlertStore:
             ("INSERT OR REPLACE INTO alert_groups VALUES (?, ?)", [g.key, _json(g.to_dict())])
             for g in groups
         ]
-        statements += [self._entry_statement(e) for e in entries]
+        statements += [
+            (
+                "INSERT INTO alert_outbox VALUES (?, nextval('alert_outbox_seq'), ?, ?, ?, ?)",
+                [
+                    e.id,
+                    naive_utc(e.created_at),
+                    e.status,
+                    naive_utc(e.next_attempt_at or e.created_at),
+                    _json(e.to_dict()),
+                ],
+            )
+            for e in entries
+        ]
         if statements:
             self._write("a notification dispatch", statements)
-
-    @staticmethod
-    def _entry_statement(entry: OutboxEntry) -> tuple[str, list[Any]]:
-        due = entry.next_attempt_at or entry.created_at
-        return (
-            "INSERT OR REPLACE INTO alert_outbox VALUES (?, ?, ?, ?, ?)",
-            [
-                entry.id,
-                naive_utc(entry.created_at),
-                entry.status,
-                naive_utc(due),
-                _json(entry.to_dict()),
-            ],
-        )
 
     def due(self, now: datetime, limit: int = 100) -> list[OutboxEntry]:
         rows = self._rows(
             "SELECT data FROM alert_outbox WHERE status = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY next_attempt_at, created_at, id LIMIT ?",
+            " ORDER BY next_attempt_at, seq LIMIT ?",
             [naive_utc(now), limit],
         )
         return [OutboxEntry.from_dict(json.loads(r[0])) for r in rows]
 
     def update_entry(self, entry: OutboxEntry) -> None:
-        self._write("a notification", [self._entry_statement(entry)])
+        self._write(
+            "a notification",
+            [
+                (
+                    "UPDATE alert_outbox SET status = ?, next_attempt_at = ?, data = ?"
+                    " WHERE id = ?",
+                    [
+                        entry.status,
+                        naive_utc(entry.next_attempt_at or entry.created_at),
+                        _json(entry.to_dict()),
+                        entry.id,
+                    ],
+                )
+            ],
+        )
 
     def entries(self, status: str | None = None, limit: int = 100) -> list[OutboxEntry]:
         where, params = ("WHERE status = ?", [status]) if status else ("", [])
         rows = self._rows(
-            f"SELECT data FROM alert_outbox {where} ORDER BY created_at DESC, id DESC LIMIT ?",
+            f"SELECT data FROM alert_outbox {where} ORDER BY seq DESC LIMIT ?",
             [*params, limit],
         )
         return [OutboxEntry.from_dict(json.loads(r[0])) for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sightline.monitoring.alerts.context import humanize
 from sightline.monitoring.alerts.rules import (
     Change,
     Drifted,
@@ -136,3 +137,9 @@ def test_templates_fill_fields_formats_and_nested_labels():
     assert render("{value:bad}", context) == "0.12345"  # a bad spec does not break the alert
     assert render("{model.__class__}", context) == ""  # no attribute access
     assert placeholders("{a} {b.c:.2f} {{d}}") == ["a", "b.c"]
+
+
+def test_durations_read_like_a_person_would_say_them():
+    assert [humanize(s) for s in (45, 60, 7260, 7200, 90000, 3 * 86400)] == [
+        "45s", "1m", "2h 1m", "2h", "1d 1h", "3d",
+    ]  # fmt: skip

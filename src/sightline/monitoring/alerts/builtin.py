@@ -64,9 +64,9 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "severity": "critical",
         "labels": {"category": "ingestion"},
         "annotations": {
-            "summary": "No data from {model} for {value:.0f} s (ingestion stalled?)",
-            "description": "Model {model} has logged no prediction for {value:.0f} seconds "
-            "({threshold}). Check the service and its Sightline SDK.",
+            "summary": "No data from {model} for {silent_for} (ingestion stalled?)",
+            "description": "Model {model} has logged no prediction since {last_seen} "
+            "({silent_for}; {threshold}). Check the service and its Sightline SDK.",
         },
     },
     "quality_drop": {

@@ -253,7 +253,7 @@ class _Parser(PolicyParser):
         scope = Scope(
             metrics=self.globs(data.get("metric", "*"), (*path, "metric")),
             models=self.globs(data.get("model", "*"), (*path, "model")),
-            versions=self.globs(data.get("version", "*"), (*path, "version")),
+            versions=self.globs(data.get("version", ""), (*path, "version")),
             columns=self.globs(data.get("column", "*"), (*path, "column")),
             segment=segment,
             role=role,

@@ -39,7 +39,7 @@ __all__ = ["Dispatch", "dispatch", "mute_reason"]
 CONTEXT_KEYS = (
     "model", "model_version", "metric", "column", "segment", "series", "value", "threshold",
     "baseline", "window_start", "window_end", "granularity", "n_rows", "top_features",
-    "top_features_detail", "top_segments", "dashboard_url", "alert_url", "last_seen",
+    "top_features_detail", "top_segments", "dashboard_url", "alert_url", "last_seen", "silent_for",
 )  # fmt: skip
 
 

@@ -35,6 +35,7 @@ from sightline.schema.alerts import (
     Silence,
     Transition,
 )
+from sightline.schema.monitors import Monitor
 from sightline.store import MetricStore, PredictionStore
 from sightline.store.alerts import AlertStore
 
@@ -79,18 +80,27 @@ class Alerting:
     # -- evaluation -------------------------------------------------------------------------
 
     def evaluate(
-        self, model: str, now: datetime | None = None, window: Window | None = None
+        self,
+        model: str,
+        now: datetime | None = None,
+        window: Window | None = None,
+        monitor: str = "default",
     ) -> list[Transition]:
-        """Evaluate the point rules on one computed window of ``model`` (default: its latest
-        computed window), then flush the notification groups."""
+        """Evaluate the point rules on one computed window of ``model``'s ``monitor`` (default:
+        the latest window computed), then flush the notification groups."""
         now = now or self.clock.now()
         if window is None:
             runs = self.metrics.runs(model, limit=1)
             if not runs:
                 return []
             window = Window(runs[0].window_start, runs[0].window_end, runs[0].granularity)
+            monitor = runs[0].monitor
         points = self.metrics.query(
-            model, granularity=window.granularity, start=window.start, end=window.end
+            model,
+            granularity=window.granularity,
+            start=window.start,
+            end=window.end,
+            monitor=monitor,
         )
         roles = self._roles(model)
         with self._lock:
@@ -103,12 +113,13 @@ class Alerting:
         self._wake.set()
         return transitions
 
-    def on_window(self, model: str, window: Window, run: JobRun) -> None:
-        """The JobRunner's callback after a window is computed; never raises."""
-        if run.status == "error":
+    def on_window(self, model: str, monitor: Monitor, window: Window, run: JobRun) -> None:
+        """The JobRunner's callback after a window is computed; never raises. Roll-ups (days
+        made of hours) are not evaluated: they would alert twice on the same data."""
+        if run.status == "error" or run.trigger == "rollup":
             return
         try:
-            self.evaluate(model, window=window)
+            self.evaluate(model, window=window, monitor=monitor.name)
         except Exception:  # alerting must never break the monitoring jobs
             log.exception("alert evaluation of %s of model '%s' failed", window, model)
 

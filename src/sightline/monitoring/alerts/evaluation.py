@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sightline.monitoring.alerts.context import (
     alert_annotations,
     alert_context,
+    humanize,
     model_context,
 )
 from sightline.monitoring.alerts.rules import NoData, Rule, fingerprint
@@ -148,6 +149,7 @@ class Evaluator:
             fp = fingerprint(rule.name, labels)
             context = model_context(rule, model, silent, labels, fp, self.external_url)
             context["last_seen"] = last_seen.isoformat()
+            context["silent_for"] = humanize(silent)
             observations.append(
                 Observation(
                     rule,

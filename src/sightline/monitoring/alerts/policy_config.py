@@ -45,7 +45,7 @@ CHANNEL_KEYS: dict[str, tuple[set[str], set[str]]] = {
     "slack": ({"url"}, {"url", "channel", "username", "timeout"}),
     "email": (
         {"to", "from", "host"},
-        {"to", "from", "host", "port", "security", "username", "password", "timeout"},
+        {"to", "from", "host", "port", "security", "username", "password", "timeout", "ca_file"},
     ),
     "alertmanager": ({"url"}, {"url", "ttl", "timeout", "headers"}),
     "log": (set(), {"level"}),

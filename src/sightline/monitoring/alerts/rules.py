@@ -258,14 +258,15 @@ def _glob(patterns: tuple[str, ...], value: str) -> bool:
 @dataclass(frozen=True)
 class Scope:
     """Which points a rule looks at. Globs (``*``, ``?``, ``[ab]``) for models, versions,
-    metrics and columns; ``column`` ``""`` is the whole table. ``segment`` ``""`` means all
-    data only, ``*`` any segment too, ``key`` or ``key=glob`` one segment column.
+    metrics and columns; ``column`` ``""`` is the whole table. ``versions`` ``""`` (the default)
+    means all versions together, ``*`` each version's own slice too. ``segment`` ``""`` means
+    all data only, ``*`` any segment too, ``key`` or ``key=glob`` one segment column.
     ``role`` (``feature`` or ``output``) keeps only columns of that role in the model's schema.
     ``exclude_models`` lists models the rule is switched off for."""
 
     metrics: tuple[str, ...] = ("*",)
     models: tuple[str, ...] = ("*",)
-    versions: tuple[str, ...] = ("*",)
+    versions: tuple[str, ...] = ("",)
     columns: tuple[str, ...] = ("*",)
     segment: str = ""
     role: str | None = None

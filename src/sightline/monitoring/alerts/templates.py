@@ -49,6 +49,7 @@ FIELDS = frozenset(
         "fingerprint",
         "series",
         "last_seen",
+        "silent_for",
     }
 )
 

@@ -8,6 +8,7 @@ Channels are built from their config by type; a third party adds a type with
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -74,6 +75,7 @@ register_notifier(
         username=s.get("username"),
         password=s.get("password"),
         timeout=_timeout(s),
+        context=ssl.create_default_context(cafile=s["ca_file"]) if s.get("ca_file") else None,
     ),
 )
 register_notifier(

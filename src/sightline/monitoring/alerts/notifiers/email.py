@@ -29,7 +29,9 @@ def email_message(notification: Notification, sender: str, to: Sequence[str]) ->
 
 class EmailNotifier:
     """Sends through the SMTP server ``host:port``; ``security`` is ``none``, ``starttls``
-    (upgrade the connection, the default) or ``ssl`` (TLS from the start)."""
+    (upgrade the connection, the default) or ``ssl`` (TLS from the start). The server's
+    certificate is checked against the system's CAs, or ``context``'s (``ca_file`` in the
+    config)."""
 
     def __init__(
         self,
