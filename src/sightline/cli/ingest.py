@@ -1,9 +1,9 @@
 """``sightline ingest``: send the predictions of a batch model from a file to the collector.
 
-Parquet, CSV and JSON Lines files are read as a stream of chunks (pyarrow's dataset, CSV and
-JSON streaming readers), so memory stays flat whatever the file's size; each chunk is sent as an
-Arrow IPC stream, with retries, while the next one is read. Record ids derive from the file and
-the row number, so ingesting the same file again stores nothing twice.
+Parquet, CSV and JSON Lines files are read as a stream of chunks (pyarrow's Parquet batch
+reader, CSV and JSON streaming readers), so memory stays flat whatever the file's size; each
+chunk is sent as an Arrow IPC stream, with retries, while the next one is read. Record ids
+derive from the file and the row number, so ingesting the same file again stores nothing twice.
 """
 
 from __future__ import annotations
@@ -70,12 +70,14 @@ class Progress:
 def read_chunks(path: Path, file_format: str, chunk_rows: int) -> tuple[Iterator[Any], int | None]:
     """Record batches of ``path`` read as a stream, and the row count when the file says it."""
     import pyarrow.csv as pa_csv  # heavy: loaded only by this command
-    import pyarrow.dataset as pa_dataset
     import pyarrow.json as pa_json
+    import pyarrow.parquet as pa_parquet
 
     if file_format == "parquet":
-        dataset = pa_dataset.dataset(path, format="parquet")
-        return dataset.to_batches(batch_size=chunk_rows), dataset.count_rows()
+        # No pre-buffering: pages are read as they are decoded, so memory holds about one chunk
+        # whatever the size of the file's row groups (the dataset scanner buffers far more).
+        parquet = pa_parquet.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        return parquet.iter_batches(batch_size=chunk_rows), parquet.metadata.num_rows
     if file_format == "csv":
         reader = pa_csv.open_csv(path, read_options=pa_csv.ReadOptions(block_size=16 << 20))
         return iter(reader), None
@@ -112,7 +114,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         rows = pa.array(range(start, start + n), pa.int64()).cast(pa.string())
         return pc.binary_join_element_wise(pa.scalar(key + "-"), rows, "")
 
-    batches, total = read_chunks(path, file_format, args.chunk_rows)
+    try:
+        batches, total = read_chunks(path, file_format, args.chunk_rows)
+    except (pa.ArrowException, ValueError) as error:
+        raise _unreadable(path, 0, error) from None
     progress = Progress(total)
     transport = HTTPTransport(settings.url, settings.api_key or None, timeout=args.timeout)
     totals = {"accepted": 0, "duplicates": 0, "quarantined": 0}
@@ -152,7 +157,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     in_flight: list[Future[tuple[int, dict[str, Any]]]] = []
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            for chunk in chunks:
+            for chunk in _readable(chunks, path, progress.done):
                 in_flight.append(pool.submit(send, chunk))
                 while len(in_flight) > 1:
                     _settle(in_flight.pop(0), progress, totals)
@@ -174,6 +179,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
         return EXIT_QUARANTINED
     return EXIT_OK
+
+
+def _readable(chunks: Iterator[Any], path: Path, done: int) -> Iterator[Any]:
+    """The chunks, with a file the reader cannot parse reported as the user's error."""
+    import pyarrow as pa  # loaded already by the command
+
+    try:
+        yield from chunks
+    except (pa.ArrowException, ValueError) as error:
+        raise _unreadable(path, done, error) from None
+
+
+def _unreadable(path: Path, done: int, error: Exception) -> ValidationError:
+    return ValidationError(
+        f"cannot read {path.name} after {done:,} rows: {error}. Every value of a column must "
+        "have one type (pass --format if the extension misleads)",
+        field="FILE",
+    )
 
 
 def _settle(
