@@ -96,7 +96,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     import pyarrow.compute as pc
 
     from sightline.sdk.batches import wire_chunks
-    from sightline.sdk.transport import ARROW_STREAM, HTTPTransport, Payload
+    from sightline.sdk.transport import HTTPTransport, table_payload
 
     settings = Settings.load(os.environ, url=args.url)
     path = Path(args.file)
@@ -123,15 +123,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     totals = {"accepted": 0, "duplicates": 0, "quarantined": 0}
 
     def send(table: Any) -> tuple[int, dict[str, Any]]:
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        body = sink.getvalue().to_pybytes()
-        if not args.no_compress:
-            import gzip
-
-            body = gzip.compress(body, compresslevel=1)
-        payload = Payload(body, ARROW_STREAM, table.num_rows, not args.no_compress)
+        payload = table_payload(table, compress=not args.no_compress)
         deadline, delay = time.monotonic() + args.retry_for, 0.2
         while True:
             result = transport.send(payload)

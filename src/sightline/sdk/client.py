@@ -30,7 +30,7 @@ from typing import Any
 from sightline.sdk.batcher import Batcher
 from sightline.sdk.redaction import Redaction
 from sightline.sdk.spill import DirectorySpill, MemorySpill, Spill
-from sightline.sdk.transport import ARROW_STREAM, HTTPTransport, Payload, Transport, arrow_module
+from sightline.sdk.transport import HTTPTransport, Transport, table_payload
 
 __all__ = ["Client", "default_client", "set_default_client"]
 
@@ -277,12 +277,7 @@ class Client:
             chunk_rows=chunk_rows,
             new_ids=self._new_ids,
         ):
-            body = _ipc(chunk)
-            if self._options["compress"]:
-                import gzip
-
-                body = gzip.compress(body, compresslevel=1)
-            payload = Payload(body, ARROW_STREAM, chunk.num_rows, bool(self._options["compress"]))
+            payload = table_payload(chunk, compress=bool(self._options["compress"]))
             self._batcher.put_payload(payload, self.max_batch_bytes)
             if "kind" not in chunk.column_names:  # feedback chunks repeat the rows
                 queued += chunk.num_rows
@@ -342,15 +337,6 @@ def _rates(sample_rate: float | Mapping[str, float]) -> tuple[float, dict[str, f
         if not 0.0 < rate <= 1.0:
             raise ValueError(f"a sample rate must be in (0, 1], not {rate!r}")
     return default, rates
-
-
-def _ipc(table: Any) -> bytes:
-    pa = arrow_module()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    body: bytes = sink.getvalue().to_pybytes()
-    return body
 
 
 def _after_fork_in_child() -> None:

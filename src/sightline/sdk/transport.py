@@ -24,10 +24,12 @@ __all__ = [
     "Payload",
     "SendResult",
     "Transport",
+    "arrow_ipc",
     "arrow_module",
     "encode_arrow",
     "encode_records",
     "make_payload",
+    "table_payload",
 ]
 
 JSON = "application/json"
@@ -163,11 +165,26 @@ def encode_arrow(records: Sequence[dict[str, Any]]) -> bytes | None:
         return None
     if any(not _flat(pa, t) for t in table.schema.types):
         return None
+    return arrow_ipc(table)
+
+
+def arrow_ipc(table: Any) -> bytes:
+    """A pyarrow Table as the bytes of an Arrow IPC stream."""
+    pa = arrow_module()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     body: bytes = sink.getvalue().to_pybytes()
     return body
+
+
+def table_payload(table: Any, *, compress: bool = True) -> Payload:
+    """A wire table (``features.x`` columns...) as an Arrow payload; feedback rows that repeat
+    predictions (``kind`` column) count as records too."""
+    body = arrow_ipc(table)
+    if compress:
+        body = gzip.compress(body, compresslevel=1)
+    return Payload(body, ARROW_STREAM, table.num_rows, compress)
 
 
 def _nested(columns: dict[str, list[Any]], key: str, values: Sequence[Any]) -> None:
