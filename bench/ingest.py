@@ -1,6 +1,7 @@
 """Ingestion benchmarks: SDK → collector → DuckDB sustained, and ``sightline ingest`` of a file.
 
     .venv/bin/python bench/ingest.py sdk  [--seconds 60] [--wire arrow|json] [--batch-size 500]
+                                          [--memory-limit 512MB]
     .venv/bin/python bench/ingest.py file [--rows 10000000] [--chunk-rows 50000]
 
 ``sdk``: one process logs predictions with 20 features through the real SDK as fast as the
@@ -48,10 +49,13 @@ def free_port() -> int:
 class Server:
     """``sightline serve`` on a fresh data directory, with its memory sampled every second."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, memory_limit: str | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "SIGHTLINE_LOG_LEVEL": "warning"}
+        if memory_limit:
+            store = f"duckdb:///{data_dir / 'predictions.duckdb'}?memory_limit={memory_limit}"
+            env["SIGHTLINE_PREDICTION_STORE"] = store
         command = [*SIGHTLINE, "serve", "--data-dir", str(data_dir), "--port", str(self.port)]
         command.append("--no-scheduler")
         self.process = subprocess.Popen(command, env=env)
@@ -97,9 +101,9 @@ def features(i: int) -> dict[str, object]:
     return values
 
 
-def bench_sdk(seconds: float, wire: str, batch_size: int) -> None:
+def bench_sdk(seconds: float, wire: str, batch_size: int, memory_limit: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp) / "data")
+        server = Server(Path(tmp) / "data", memory_limit)
         client = Client(
             server.url,
             batch_size=batch_size,
@@ -109,7 +113,10 @@ def bench_sdk(seconds: float, wire: str, batch_size: int) -> None:
             max_queue=100_000,
         )
         rows = [features(i) for i in range(1000)]
-        print(f"SDK → collector → DuckDB, 20 features, wire={wire}, batch_size={batch_size}")
+        print(
+            f"SDK → collector → DuckDB, 20 features, wire={wire}, batch_size={batch_size}, "
+            f"DuckDB memory_limit={memory_limit or 'default'}"
+        )
         started = time.monotonic()
         mark, marked_sent, i = started, 0, 0
         while (now := time.monotonic()) - started < seconds:
@@ -219,12 +226,13 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--wire", choices=("arrow", "json"), default="arrow")
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--memory-limit", help="DuckDB memory_limit of the prediction store, e.g. 512MB")
     p = sub.add_parser("file")
     p.add_argument("--rows", type=int, default=10_000_000)
     p.add_argument("--chunk-rows", type=int, default=50_000)
     args = parser.parse_args()
     if args.what == "sdk":
-        bench_sdk(args.seconds, args.wire, args.batch_size)
+        bench_sdk(args.seconds, args.wire, args.batch_size, args.memory_limit)
     else:
         bench_file(args.rows, args.chunk_rows)
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 from sightline.errors import ConfigError
 from sightline.store.alerts import AlertStore
@@ -35,20 +36,31 @@ __all__ = [
 ]
 
 
+def _duckdb_target(url: str) -> tuple[Path, dict[str, str]]:
+    """The file of a ``duckdb:///path.duckdb?option=value`` URL, and its DuckDB options."""
+    if not url.startswith("duckdb://"):
+        raise ConfigError(f"unsupported store URL {url!r}; use duckdb:///path/to/file.duckdb")
+    location, _, query = url[len("duckdb://") :].partition("?")
+    if location.startswith("/") and location[1:2] == "/":
+        location = location[1:]
+    return Path(location), dict(parse_qsl(query, keep_blank_values=True))
+
+
 def _duckdb_path(url: str) -> Path:
-    if url.startswith("duckdb:///"):
-        return Path(url[len("duckdb:///") :])
-    if url.startswith("duckdb://"):
-        return Path(url[len("duckdb://") :])
-    raise ConfigError(f"unsupported store URL {url!r}; use duckdb:///path/to/file.duckdb")
+    path, options = _duckdb_target(url)
+    if options:
+        raise ConfigError(f"store URL {url!r}: options are supported by the prediction store only")
+    return path
 
 
 def open_prediction_store(url: str) -> PredictionStore:
-    """Open the prediction store at ``url`` (``duckdb:///path.duckdb``)."""
+    """Open the prediction store at ``url``: ``duckdb:///path.duckdb``, optionally with DuckDB
+    settings as query parameters, e.g. ``?memory_limit=1GB`` to bound the server's memory."""
     # Backends load their driver only when chosen.
     from sightline.store.duckdb import DuckDBPredictionStore
 
-    return DuckDBPredictionStore(_duckdb_path(url))
+    path, options = _duckdb_target(url)
+    return DuckDBPredictionStore(path, options)
 
 
 def open_metric_store(url: str) -> MetricStore:

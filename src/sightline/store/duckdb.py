@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sightline.errors import NotFoundError, StoreError
+from sightline.errors import ConfigError, NotFoundError, StoreError
 from sightline.schema import ColumnType, ModelSchema, Window
 from sightline.store.base import (
     TS,
@@ -65,11 +65,16 @@ class Database:
     """One DuckDB file. Writers take turns (one lock); readers get their own cursor and read a
     consistent snapshot while a write goes on."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, options: dict[str, str] | None = None):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = dict(options or {})
         try:
-            self.con = duckdb.connect(str(path))
+            self.con = duckdb.connect(str(path), config=config)
+        except (duckdb.InvalidInputException, duckdb.CatalogException, duckdb.ParserException) as e:
+            raise ConfigError(
+                f"a DuckDB option in the store URL of {path} is invalid: {e}"
+            ) from None
         except duckdb.IOException as error:
             raise StoreError(
                 f"cannot open {path}: {error}. If a Sightline server is running on this data "
@@ -99,10 +104,11 @@ class Database:
 
 
 class DuckDBPredictionStore:
-    """Prediction store in an embedded DuckDB file."""
+    """Prediction store in an embedded DuckDB file (``options``: DuckDB settings such as
+    ``memory_limit``)."""
 
-    def __init__(self, path: Path):
-        self.db = Database(path)
+    def __init__(self, path: Path, options: dict[str, str] | None = None):
+        self.db = Database(path, options)
         with self.db.transaction() as con:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS sl_models (name VARCHAR PRIMARY KEY, id INTEGER,"
