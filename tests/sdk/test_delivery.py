@@ -222,3 +222,37 @@ def test_flush_from_asyncio_code(tmp_path: Path) -> None:
     assert asyncio.run(service())
     sdk.close()
     assert len(transport.records) == 1
+
+
+def test_close_with_the_collector_down_keeps_records_on_disk_without_waiting(
+    tmp_path: Path,
+) -> None:
+    sdk = client(Switch(), tmp_path)
+    for i in range(120):
+        sdk.log_prediction("m", {"i": i}, 0.5)
+    assert not sdk.flush(0.3)  # the collector is down: the sender has backed off
+    started = time.monotonic()
+    sdk.close(timeout=10)
+    assert time.monotonic() - started < 2
+    assert sdk.stats()["dropped"] == 0
+    assert sdk.stats()["spilled"] == 120
+
+
+def test_close_with_a_hung_request_gives_up_and_counts_the_batch(tmp_path: Path) -> None:
+    gate = threading.Event()
+
+    class Hung(Recorder):
+        def send(self, payload: Payload) -> SendResult:
+            gate.wait(30)
+            return SendResult("retry", "timeout")
+
+    sdk = client(Hung(), tmp_path)
+    for i in range(50):
+        sdk.log_prediction("m", {"i": i}, 0.5)
+    time.sleep(0.2)  # the batch is in flight, its request hangs
+    started = time.monotonic()
+    sdk.close(timeout=0.5)
+    took = time.monotonic() - started
+    gate.set()
+    assert took < 3
+    assert sdk.stats()["dropped"] == 50

@@ -140,13 +140,22 @@ class Batcher:
         return True
 
     def close(self, timeout: float) -> None:
-        """Flush for up to ``timeout`` seconds, then spill what is left and stop."""
-        self.flush(timeout)
+        """Deliver what is queued for up to ``timeout`` seconds, then spill what is left and
+        stop. With the collector down and a spill directory, nothing is waited for: the records
+        wait on disk for the next client (a service shutting down is not held up)."""
+        if not (self.spill.persistent and self._delay > 0):
+            self.flush(timeout)
         with self.cond:
             self._closed = True
             self.cond.notify_all()
+        deadline = time.monotonic() + max(timeout, 1.0)
         for thread in self._threads:
-            thread.join(timeout=max(timeout, 1.0) + 5.0)
+            thread.join(timeout=max(deadline - time.monotonic(), 0.1))
+        if any(thread.is_alive() for thread in self._threads):
+            with self.cond:  # a request to a hung collector: its batch is lost with the process
+                lost = self._in_flight
+                self.counts["dropped"] += lost
+            log.warning("sightline: %d records in flight to an unresponsive collector lost", lost)
         self._spill_memory()
         self.transport.close()
         if not self.spill.persistent and self.spill.n_records:
