@@ -52,6 +52,9 @@ class Settings:
     metric_store: str = setting(
         "", "Metric store URL (duckdb:///path.duckdb); empty = <data_dir>/metrics.duckdb."
     )
+    state_store: str = setting(
+        "", "Alerting state store URL (duckdb:///path.duckdb); empty = <data_dir>/state.duckdb."
+    )
     config: str = setting(
         "", "Path of the YAML config file (models, monitors, alerting); empty = defaults only."
     )
@@ -82,6 +85,12 @@ class Settings:
     label_lookback_days: float = setting(
         30.0,
         "Windows this recent are recomputed when late data or ground truth arrives (days).",
+        minimum=0,
+    )
+    alert_interval: float = setting(
+        10.0,
+        "Seconds between two alerting ticks: no-data rules, notification groups, delivery "
+        "retries (0 disables the alerting thread).",
         minimum=0,
     )
     min_rows: int = setting(
@@ -160,6 +169,10 @@ class Settings:
     @property
     def metric_store_url(self) -> str:
         return self.metric_store or f"duckdb:///{self.data_dir / 'metrics.duckdb'}"
+
+    @property
+    def state_store_url(self) -> str:
+        return self.state_store or f"duckdb:///{self.data_dir / 'state.duckdb'}"
 
 
 def _parse(kind: Any, raw: str, where: str) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sightline.cli.ingest as ingest_command
 import sightline.cli.quarantine as quarantine_command
-from sightline.cli import monitoring, report
+from sightline.cli import alerts, monitoring, report
 from sightline.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest_command.add_parser(sub)
     quarantine_command.add_parser(sub)
+    alerts.add_parsers(sub)
     return parser
 
 

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,11 +29,18 @@ from sightline.errors import (
     ValidationError,
 )
 from sightline.monitoring import Clock, JobRunner, Scheduler
+from sightline.monitoring.alerts import Alerting, parse_alerting
 from sightline.monitoring.config import SightlineConfig, config_for
-from sightline.server import api, dashboard, monitoring_api
+from sightline.server import alerts_api, api, dashboard, monitoring_api
 from sightline.server.ingest import Ingestor
 from sightline.server.live_metrics import LiveMetrics
-from sightline.store import MetricStore, PredictionStore, open_metric_store, open_prediction_store
+from sightline.store import (
+    MetricStore,
+    PredictionStore,
+    open_metric_store,
+    open_prediction_store,
+    open_state_store,
+)
 
 __all__ = ["Services", "create_app"]
 
@@ -62,6 +70,7 @@ class Services:
     scheduler: Scheduler
     live: LiveMetrics
     config: SightlineConfig
+    alerting: Alerting
 
 
 def create_app(
@@ -76,6 +85,10 @@ def create_app(
     ``settings.schedule_interval`` is 0). The config file is read (and validated) here, so a
     mistake in it stops the server before it starts."""
     config = config or config_for(settings)
+    # Secrets in channel settings (${NAME}) come from the server's environment.
+    alerting_config = parse_alerting(
+        config.alerting, config.doc, ("alerting",), os.environ, settings.url
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,7 +98,23 @@ def create_app(
         except BaseException:
             predictions.close()
             raise
-        runner = JobRunner(predictions, metrics, config.model, clock=clock)
+        try:
+            state = open_state_store(settings.state_store_url)
+        except BaseException:
+            predictions.close()
+            metrics.close()
+            raise
+        alerting = Alerting(
+            alerting_config,
+            state,
+            metrics,
+            predictions,
+            clock=clock,
+            interval=settings.alert_interval,
+        )
+        runner = JobRunner(
+            predictions, metrics, config.model, clock=clock, on_window=alerting.on_window
+        )
         for model_config in metrics.model_configs():
             runner.set_config(model_config)  # set through the API: they win over the file
         scheduler = Scheduler(
@@ -105,13 +134,17 @@ def create_app(
             scheduler,
             LiveMetrics(),
             config,
+            alerting=alerting,
         )
         if start_scheduler:
             scheduler.start()
+            alerting.start()
         try:
             yield
         finally:
             scheduler.stop()
+            alerting.stop()
+            state.close()
             predictions.close()
             metrics.close()
 
@@ -123,6 +156,7 @@ def create_app(
     )
     app.include_router(api.router)
     app.include_router(monitoring_api.router)
+    app.include_router(alerts_api.router)
     app.include_router(dashboard.router)
 
     @app.exception_handler(SightlineError)

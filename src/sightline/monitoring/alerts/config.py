@@ -88,13 +88,16 @@ def parse_alerting(
     doc: YamlDoc | None = None,
     path: Location = (),
     environ: Mapping[str, str] | None = None,
+    external_url: str = "http://127.0.0.1:8000",
 ) -> AlertingConfig:
     """Parse an ``alerting:`` section found at ``path`` of ``doc`` (a plain dict without).
 
     ``environ`` fills ``${NAME}`` placeholders in channel settings (secrets); None leaves them
-    as written (``sightline rules check`` validates a file without the secrets)."""
+    as written (``sightline rules check`` validates a file without the secrets).
+    ``external_url`` is where links point when the section does not say."""
     doc = doc or YamlDoc(section, "<alerting>")
     parser = _Parser(doc, environ)
+    parser.external_url = external_url
     config = parser.config(section, path)
     if parser.errors:
         raise ConfigErrors(parser.errors)
@@ -131,10 +134,12 @@ def load_rules_file(path: str | Path, environ: Mapping[str, str] | None = None) 
 
 
 class _Parser(PolicyParser):
+    external_url = "http://127.0.0.1:8000"
+
     def config(self, section: Any, path: Location) -> AlertingConfig:
         data = self.guarded(self.mapping, section, path) or {}
         self.guarded(self.known, data, TOP_KEYS, path)
-        external_url = str(data.get("external_url") or "http://127.0.0.1:8000").rstrip("/")
+        external_url = str(data.get("external_url") or self.external_url).rstrip("/")
         if not external_url.startswith(("http://", "https://")):
             self.errors.append(
                 str(self.fail((*path, "external_url"), "expected an http(s):// URL"))

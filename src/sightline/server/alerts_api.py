@@ -1,0 +1,196 @@
+"""The alerting API: alerts and their history, acknowledgement, silences, rules, the outbox.
+
+GET    /v1/alerts?state=firing&model=churn    alerts (each with why it is muted, if it is)
+GET    /v1/alerts/history?model=&limit=       state changes, newest first
+GET    /v1/alerts/{fingerprint}               one alert and its history
+POST   /v1/alerts/{fingerprint}/ack           {"by": "ana", "comment": "on it"}
+GET    /v1/silences?expired=false             silences
+POST   /v1/silences                           {"matchers": ["model=churn"], "duration": "2h"}
+DELETE /v1/silences/{id}                      end a silence now
+GET    /v1/rules                              effective rules, routes, channels, inhibition
+GET    /v1/notifications?status=failed        the outbox with delivery status and errors
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from sightline.errors import ValidationError
+from sightline.monitoring.alerts import Alerting
+from sightline.monitoring.config import parse_duration
+from sightline.schema import parse_time
+from sightline.schema.alerts import STATES, AlertInstance, OutboxEntry, Silence
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["alerting"])
+
+STATE = Query(None, description="inactive, pending, firing or resolved")
+
+
+def alerting(request: Request) -> Alerting:
+    engine: Alerting = request.app.state.services.alerting
+    return engine
+
+
+def alert_view(engine: Alerting, instance: AlertInstance) -> dict[str, Any]:
+    view = instance.to_dict()
+    view["muted"] = engine.muted(instance)
+    view["url"] = f"{engine.config.external_url}/alerts/{instance.fingerprint}"
+    return view
+
+
+def silence_view(engine: Alerting, silence: Silence) -> dict[str, Any]:
+    view = silence.to_dict()
+    view["status"] = silence.status(engine.clock.now())
+    return view
+
+
+def entry_view(entry: OutboxEntry) -> dict[str, Any]:
+    """An outbox entry without the full notification (its summary instead)."""
+    view = entry.to_dict()
+    notification = view.pop("notification")
+    view["notification"] = {
+        "id": notification["id"],
+        "receiver": notification["receiver"],
+        "status": notification["status"],
+        "group_labels": notification["group_labels"],
+        "alerts": [
+            {"fingerprint": a["fingerprint"], "status": a["status"], "labels": a["labels"]}
+            for a in notification["alerts"]
+        ],
+    }
+    return view
+
+
+@router.get("/v1/alerts")
+def list_alerts(
+    request: Request, state: str | None = STATE, model: str | None = None
+) -> dict[str, Any]:
+    """Alert instances (firing, pending, resolved ...), optionally of one state and model."""
+    if state is not None and state not in STATES:
+        raise ValidationError(
+            f"unknown state {state!r}; use one of {', '.join(STATES)}", field="state"
+        )
+    engine = alerting(request)
+    return {"alerts": [alert_view(engine, i) for i in engine.alerts(state, model)]}
+
+
+@router.get("/v1/alerts/history")
+def alert_history(
+    request: Request,
+    model: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> dict[str, Any]:
+    """State changes and acknowledgements of every alert (of ``model``), newest first."""
+    history = alerting(request).history(model=model, limit=limit)
+    return {"history": [t.to_dict() for t in history]}
+
+
+@router.get("/v1/alerts/{fingerprint}")
+def get_alert(
+    fingerprint: str, request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 100
+) -> dict[str, Any]:
+    """One alert, with its context (value, threshold, window, top drifting features, links)
+    and its history, newest first."""
+    engine = alerting(request)
+    instance = engine.alert(fingerprint)
+    history = engine.history(fingerprint, limit=limit)
+    return {"alert": alert_view(engine, instance), "history": [t.to_dict() for t in history]}
+
+
+class AckRequest(BaseModel):
+    by: str = Field(default="", max_length=200, description="who is handling it")
+    comment: str = Field(default="", max_length=2000)
+
+
+@router.post("/v1/alerts/{fingerprint}/ack")
+async def ack_alert(
+    fingerprint: str, request: Request, body: AckRequest | None = None
+) -> dict[str, Any]:
+    """Acknowledge a pending or firing alert: it stays visible but is no longer repeated."""
+    engine = alerting(request)
+    body = body or AckRequest()
+    instance = await run_in_threadpool(engine.acknowledge, fingerprint, body.by, body.comment)
+    return {"alert": alert_view(engine, instance)}
+
+
+@router.get("/v1/silences")
+def list_silences(request: Request, expired: bool = False) -> dict[str, Any]:
+    """Active and pending silences (``expired=true``: ended ones too), newest first."""
+    engine = alerting(request)
+    return {"silences": [silence_view(engine, s) for s in engine.silences(expired)]}
+
+
+class SilenceRequest(BaseModel):
+    matchers: list[str] = Field(description="label matchers: model=churn, alertname=~.*drift")
+    duration: str | float | None = Field(None, description="how long: 2h, 30m, or seconds")
+    starts_at: str | float | None = Field(None, description="default: now")
+    ends_at: str | float | None = Field(None, description="instead of a duration")
+    created_by: str = Field("", max_length=200)
+    comment: str = Field(default="", max_length=2000)
+
+
+@router.post("/v1/silences", status_code=201)
+async def create_silence(body: SilenceRequest, request: Request) -> dict[str, Any]:
+    """Mute the notifications of every alert the matchers match, for a while."""
+    engine = alerting(request)
+    duration = None
+    if body.duration is not None:
+        try:
+            duration = parse_duration(body.duration)
+        except ValueError as error:
+            raise ValidationError(str(error), field="duration") from None
+    silence = await run_in_threadpool(
+        lambda: engine.silence(
+            body.matchers,
+            duration=duration,
+            starts_at=parse_time(body.starts_at, "starts_at") if body.starts_at else None,
+            ends_at=parse_time(body.ends_at, "ends_at") if body.ends_at else None,
+            created_by=body.created_by,
+            comment=body.comment,
+        )
+    )
+    return {"silence": silence_view(engine, silence)}
+
+
+@router.delete("/v1/silences/{silence_id}")
+async def delete_silence(silence_id: str, request: Request) -> dict[str, Any]:
+    """End a silence now: its alerts are notified again (as new) at the next tick."""
+    await run_in_threadpool(alerting(request).expire_silence, silence_id)
+    return {"deleted": silence_id}
+
+
+@router.get("/v1/rules")
+def list_rules(request: Request) -> dict[str, Any]:
+    """The effective rules (built-ins first), the routing tree, channels (secrets hidden),
+    inhibition rules and the delivery policy."""
+    config = alerting(request).config
+    policy = config.policy
+    return {
+        "rules": [r.to_dict() for r in config.rules],
+        "route": policy.route.to_dict(),
+        "channels": [c.public() for c in policy.channels],
+        "inhibit_rules": [r.to_dict() for r in policy.inhibit_rules],
+        "delivery": policy.delivery.__dict__,
+        "external_url": config.external_url,
+    }
+
+
+@router.get("/v1/notifications")
+def list_notifications(
+    request: Request,
+    status: str | None = Query(None, description="pending, delivered or failed"),
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> dict[str, Any]:
+    """The outbox, newest first: each notification per channel with its delivery status,
+    attempts, next attempt and last error."""
+    if status is not None and status not in ("pending", "delivered", "failed"):
+        raise ValidationError("status is pending, delivered or failed", field="status")
+    engine = alerting(request)
+    entries = engine.notifications(status, limit)
+    return {"notifications": [entry_view(e) for e in entries], "status": engine.status()}
