@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from sightline.cli.common import (
 )
 from sightline.config import Settings
 from sightline.errors import ValidationError
-from sightline.schema import JobRun, Window, parse_time
+from sightline.schema import GRANULARITIES, JobRun, parse_time
 from sightline.schema.points import parse_segment
 
 __all__ = ["add_parsers"]
@@ -57,15 +57,20 @@ def _range(args: argparse.Namespace) -> tuple[datetime, datetime, str | None]:
     if getattr(args, "window", None):
         if args.start or args.end:
             raise ValidationError("give either --window or --from/--to", field="--window")
-        granularity = args.granularity or "1h"
-        window = Window.containing(parse_time(args.window, "--window"), granularity)
-        return window.start, window.end, granularity
+        # The one window (of --granularity, else of the monitor's) that holds this time.
+        moment = parse_time(args.window, "--window")
+        return moment, moment + timedelta(microseconds=1), args.granularity
     if not args.start or not args.end:
         raise ValidationError("give --from and --to (or --window)", field="--from")
     start, end = parse_time(args.start, "--from"), parse_time(args.end, "--to")
     if end <= start:
         raise ValidationError("--to must be after --from", field="--to")
     return start, end, args.granularity
+
+
+def _known(predictions: Any, model: str, settings: Settings) -> None:
+    if predictions.schema(model) is None:
+        raise ValidationError(f"model '{model}' has logged nothing in {settings.data_dir}")
 
 
 def cmd_run(args: argparse.Namespace, trigger: str = "manual") -> int:
@@ -79,15 +84,19 @@ def cmd_run(args: argparse.Namespace, trigger: str = "manual") -> int:
         }  # fmt: skip
         result = api(settings, "POST", f"/v1/models/{args.model}/runs", json=body)
         runs = [_run_from_dict(r) for r in result["runs"]]
+        rollups = [_run_from_dict(r) for r in result.get("rollups", [])]
     else:
         predictions, metrics = local_stores(settings)
         try:
-            if predictions.schema(args.model) is None:
-                raise ValidationError(
-                    f"model '{args.model}' has logged nothing in {settings.data_dir}"
-                )
+            _known(predictions, args.model, settings)
             runner = _runner(settings, predictions, metrics)
             runs = runner.run_range(args.model, start, end, granularity, args.monitor, trigger)
+            rollups = []
+            if any(r.status != "error" for r in runs):
+                chosen = runner.monitor(args.model, args.monitor, granularity)
+                rollups = runner.rollup_range(
+                    args.model, runs[0].window_start, runs[-1].window_end, chosen
+                )
         finally:
             predictions.close()
             metrics.close()
@@ -106,7 +115,10 @@ def cmd_run(args: argparse.Namespace, trigger: str = "manual") -> int:
         ],
     )
     failed = [r for r in runs if r.status == "error"]
-    print(f"{len(runs)} window(s) computed, {len(failed)} failed")
+    done = f"{len(runs)} window(s) computed, {len(failed)} failed"
+    if rollups:
+        done += f"; {len(rollups)} day/week roll-up(s)"
+    print(done)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -124,6 +136,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     else:
         predictions, metrics = local_stores(settings)
         try:
+            _known(predictions, args.model, settings)
             runs = [
                 r.to_dict()
                 for r in metrics.runs(args.model, limit=args.limit, monitor=args.monitor)
@@ -168,8 +181,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     if server_up(settings):
         points = api(settings, "GET", f"/v1/models/{args.model}/metrics", params=params)["points"]
     else:
+        if args.granularity and args.granularity not in GRANULARITIES:
+            known = ", ".join(GRANULARITIES)
+            raise ValidationError(f"unknown granularity {args.granularity!r}; use one of {known}")
         predictions, metrics = local_stores(settings)
         try:
+            _known(predictions, args.model, settings)
             found = []
             segment_key, segment_value = parse_segment(args.segment)
             names: list[str | None] = list(args.metric) if args.metric else [None]
@@ -186,7 +203,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
                     start=parse_time(args.start, "--from") if args.start else None,
                     end=parse_time(args.end, "--to") if args.end else None,
                 )
-            points = [p.to_dict() for p in found]
+            points = [{**p.to_dict(), "details": {}} for p in found]
         finally:
             predictions.close()
             metrics.close()
