@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import random
 import sys
 import time
@@ -19,13 +18,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
-from sightline.config import Settings
+from sightline.cli.common import EXIT_FAILED, EXIT_OK, settings_from
 from sightline.errors import TransportError, ValidationError
 
 __all__ = ["FORMATS", "Progress", "add_parser", "cmd_ingest", "read_chunks"]
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl"}
-EXIT_OK, EXIT_QUARANTINED = 0, 1
 
 
 class Progress:
@@ -98,7 +96,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from sightline.sdk.batches import wire_chunks
     from sightline.sdk.transport import HTTPTransport, table_payload
 
-    settings = Settings.load(os.environ, url=args.url)
+    settings = settings_from(args)
     path = Path(args.file)
     if not path.is_file():
         raise ValidationError(f"no file at {path}", field="FILE")
@@ -169,7 +167,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"see the reasons with: sightline quarantine list --model {args.model}",
             file=sys.stderr,
         )
-        return EXIT_QUARANTINED
+        return EXIT_FAILED  # records were quarantined
     return EXIT_OK
 
 
