@@ -114,3 +114,43 @@ def test_ingest_refuses_a_missing_file_an_unknown_format_or_an_unreadable_one(
         == 2
     )
     assert "one type" in capsys.readouterr().err
+
+
+class Terminal:
+    """A stream that says it is a terminal, keeping what is written."""
+
+    def __init__(self, tty: bool):
+        self.tty = tty
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_progress_bar_redraws_on_a_terminal_and_prints_lines_elsewhere() -> None:
+    from sightline.cli.ingest import Progress
+
+    tty = Terminal(True)
+    bar = Progress(1000, tty)  # type: ignore[arg-type]
+    bar.update(500)
+    bar.finish()
+    assert tty.text.startswith("\r[###############               ]  50.0% 500/1,000 rows")
+    assert tty.text.endswith("\n")
+    assert tty.text.count("\n") == 1
+    assert "100.0%" not in tty.text  # finish draws the last state: 500 of 1,000 sent
+
+    log = Terminal(False)
+    plain = Progress(None, log, every=3600)  # type: ignore[arg-type]
+    plain.update(10)
+    plain.update(10)  # within the interval: not printed
+    plain.finish()
+    lines = log.text.splitlines()
+    assert [line.split()[0] for line in lines] == ["10", "20"]
+    assert "\r" not in log.text
