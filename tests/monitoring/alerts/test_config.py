@@ -9,7 +9,13 @@ import pytest
 from sightline.errors import ConfigErrors
 from sightline.monitoring.alerts import load_rules_file, parse_alerting
 from sightline.monitoring.alerts.builtin import BUILTIN
-from sightline.monitoring.alerts.rules import Change, Drifted, NoData, OutsideRange, Threshold
+from sightline.monitoring.alerts.conditions import (
+    Change,
+    Drifted,
+    NoData,
+    OutsideRange,
+    Threshold,
+)
 from sightline.schema.yamldoc import YamlDoc
 
 EXAMPLE = """\

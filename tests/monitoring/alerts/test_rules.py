@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from sightline.monitoring.alerts.context import humanize
-from sightline.monitoring.alerts.rules import (
+from sightline.monitoring.alerts.conditions import (
     Change,
     Drifted,
     Guard,
     OutsideRange,
-    Rule,
-    Scope,
     Threshold,
-    fingerprint,
 )
+from sightline.monitoring.alerts.context import humanize
+from sightline.monitoring.alerts.rules import Rule, Scope, fingerprint
 from sightline.monitoring.alerts.templates import placeholders, render
 from tests.monitoring.alerts.conftest import point
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sightline.monitoring.alerts.rules import Rule, Scope, Span, Threshold
+from sightline.monitoring.alerts.conditions import Threshold
+from sightline.monitoring.alerts.rules import Rule, Scope, Span
 from sightline.monitoring.alerts.state import Observation, acknowledge, advance
 from sightline.schema.alerts import AlertInstance
 from tests.monitoring.alerts.conftest import DAY0, DELAY, HOUR

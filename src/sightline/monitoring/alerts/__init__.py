@@ -1,11 +1,11 @@
 """Alerting: rules on metric points, alert states, grouped notifications that reach people once.
 
-    rules.py       conditions, scope, for / keep_firing_for      builtin.py   default rules
-    evaluation.py  points (or the clock) → observations          state.py     the state machine
-    policy.py      routes, receivers, inhibition                  dispatcher.py  grouping
-    outbox.py      persistent delivery with retries               notifiers/   channels
-    context.py     what a notification says                       config.py    the YAML section
-    engine.py      :class:`Alerting`, the facade the server uses
+    conditions.py  when a point is abnormal       rules.py       scope, for, fingerprints
+    builtin.py     the default rules              evaluation.py  points or the clock → observations
+    state.py       the state machine              policy.py      routes, receivers, inhibition
+    dispatcher.py  grouping, repeats, silences    outbox.py      persistent delivery, retries
+    notifiers/     the channels                   context.py     what a notification says
+    config.py      the YAML section               engine.py      :class:`Alerting`, the facade
 
 See docs/alerting.md.
 """

@@ -21,22 +21,19 @@ from typing import Any
 
 from sightline.errors import ConfigError, ConfigErrors
 from sightline.monitoring.alerts.builtin import BUILTIN, DEFAULT_INHIBIT_RULES
-from sightline.monitoring.alerts.policy import Policy
-from sightline.monitoring.alerts.policy_config import PolicyParser
-from sightline.monitoring.alerts.rules import (
+from sightline.monitoring.alerts.conditions import (
     OPS,
-    SEVERITIES,
     Change,
     Condition,
     Drifted,
     Guard,
     NoData,
     OutsideRange,
-    Rule,
-    Scope,
-    Span,
     Threshold,
 )
+from sightline.monitoring.alerts.policy import Policy
+from sightline.monitoring.alerts.policy_config import PolicyParser
+from sightline.monitoring.alerts.rules import SEVERITIES, Rule, Scope, Span
 from sightline.monitoring.alerts.templates import FIELDS, placeholders
 from sightline.monitoring.config import parse_config, parse_duration
 from sightline.schema.yamldoc import YamlDoc

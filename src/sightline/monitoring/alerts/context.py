@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sightline.monitoring.alerts.rules import Drifted, Outcome, Rule
+from sightline.monitoring.alerts.conditions import Drifted, Outcome
+from sightline.monitoring.alerts.rules import Rule
 from sightline.monitoring.alerts.templates import render
 from sightline.schema import MetricPoint
 

@@ -13,13 +13,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from sightline.monitoring.alerts.conditions import NoData
 from sightline.monitoring.alerts.context import (
     alert_annotations,
     alert_context,
     humanize,
     model_context,
 )
-from sightline.monitoring.alerts.rules import NoData, Rule, fingerprint
+from sightline.monitoring.alerts.rules import Rule, fingerprint
 from sightline.monitoring.alerts.state import Observation
 from sightline.schema import MetricPoint, Window
 from sightline.schema.alerts import AlertInstance

@@ -1,7 +1,8 @@
 """The life of an alert instance: inactive → pending → firing → resolved.
 
     >>> from datetime import UTC, datetime, timedelta
-    >>> from sightline.monitoring.alerts.rules import Rule, Scope, Span, Threshold
+    >>> from sightline.monitoring.alerts.conditions import Threshold
+    >>> from sightline.monitoring.alerts.rules import Rule, Scope, Span
     >>> rule = Rule("r", Scope(), Threshold(">", 1), for_=Span(windows=2))
     >>> t0 = datetime(2026, 3, 2, tzinfo=UTC)
     >>> def obs(hour, value):  # the window [t0 + hour, t0 + hour + 1h) had ``value``
