@@ -47,17 +47,15 @@ def wait_for(condition: object, timeout: float = 20.0) -> None:
         time.sleep(0.05)
 
 
-def test_a_served_config_notifies_once_across_a_restart(tmp_path: Path, receiver: HttpReceiver):
+def test_a_served_config_notifies_once_across_a_restart(
+    tmp_path: Path, receiver: HttpReceiver, monkeypatch: pytest.MonkeyPatch
+):
     config = tmp_path / "sightline.yaml"
     config.write_text(CONFIG.replace("RECEIVER", receiver.url + "/hook"))
-    env = {
-        "HOOK_SECRET": "s3cret",
-        "SIGHTLINE_SCHEDULE_INTERVAL": "0",
-        "SIGHTLINE_ALERT_INTERVAL": "0.2",
-    }
-    server = ServerProcess(
-        tmp_path / "data", tmp_path / "server.log", "--config", str(config), env=env
-    )
+    monkeypatch.setenv("HOOK_SECRET", "s3cret")  # the server process inherits the environment
+    monkeypatch.setenv("SIGHTLINE_SCHEDULE_INTERVAL", "0")
+    monkeypatch.setenv("SIGHTLINE_ALERT_INTERVAL", "0.2")
+    server = ServerProcess(tmp_path / "data", tmp_path / "server.log", "--config", str(config))
     server.start()
     try:
         for records in (
