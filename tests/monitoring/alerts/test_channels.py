@@ -203,3 +203,10 @@ def test_email_over_tls_checks_the_certificate(certificate: tuple[Path, Path], s
         assert len(box.messages) == 1
     finally:
         box.stop()
+
+
+def test_an_unreadable_ca_file_is_a_config_error(tmp_path: Path):
+    from sightline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"channel team/0-email: .*No such file"):
+        build_notifier(email_channel(25, security="ssl", ca_file=str(tmp_path / "nope.pem")))

@@ -45,7 +45,10 @@ def build_notifier(channel: ChannelConfig) -> Notifier:
     factory = _FACTORIES.get(channel.type)
     if factory is None:
         raise ConfigError(f"channel {channel.name}: unknown channel type '{channel.type}'")
-    return factory(channel.settings)
+    try:
+        return factory(channel.settings)
+    except (OSError, ssl.SSLError) as error:  # e.g. an unreadable ca_file
+        raise ConfigError(f"channel {channel.name}: {error}") from None
 
 
 def _timeout(s: Mapping[str, Any]) -> float:
