@@ -20,8 +20,11 @@ from tests.conftest import free_port
 class ServerProcess:
     """``sightline serve`` as a child process; start, stop or kill it like an operator would."""
 
-    def __init__(self, data_dir: Path, log_path: Path, *extra: str):
+    def __init__(
+        self, data_dir: Path, log_path: Path, *extra: str, env: dict[str, str] | None = None
+    ):
         self.data_dir = data_dir
+        self.env = env or {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -35,7 +38,7 @@ class ServerProcess:
             "--data-dir", str(self.data_dir), "--port", str(self.port), *self.extra,
         ]  # fmt: skip
         self._log = log = self.log_path.open("ab")
-        env = {**os.environ, "SIGHTLINE_LOG_LEVEL": "warning"}
+        env = {**os.environ, "SIGHTLINE_LOG_LEVEL": "warning", **self.env}
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

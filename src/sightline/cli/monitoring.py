@@ -187,6 +187,11 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         predictions, metrics = local_stores(settings)
         try:
             _known(predictions, args.model, settings)
+            granularity = args.granularity or (
+                _runner(settings, predictions, metrics)
+                .monitor(args.model, args.monitor)
+                .granularity
+            )
             found = []
             segment_key, segment_value = parse_segment(args.segment)
             names: list[str | None] = list(args.metric) if args.metric else [None]
@@ -195,7 +200,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
                     args.model,
                     metric=metric,
                     column=args.column,
-                    granularity=args.granularity,
+                    granularity=granularity,
                     monitor=args.monitor,
                     model_version=None if args.version == "*" else args.version,
                     segment_key=segment_key,

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sightline.config import Settings
-from sightline.errors import ConfigError, SightlineError
+from sightline.errors import ConfigError, SightlineError, ValidationError
 from sightline.metrics.drift import drift_method
 from sightline.schema import GRANULARITIES, parse_time
 from sightline.schema.monitors import SUITES, ModelConfig, Monitor, ReferenceSpec
@@ -99,9 +99,32 @@ def model_config_from_dict(
     name: str, data: Mapping[str, Any], base: Monitor | None = None
 ) -> ModelConfig:
     """One model's configuration from plain data (the HTTP API's JSON body), validated like the
-    file's ``models.<name>`` section."""
-    doc = YamlDoc.parse(json.dumps({"models": {name: dict(data)}}), f"model '{name}'")
-    return _Parser(doc, base or Monitor()).config().models[name]
+    file's ``models.<name>`` section; what ``GET .../config`` returns is accepted too. A
+    mistake raises ValidationError naming the field (``monitors[0].granularity``)."""
+    body = {k: v for k, v in data.items() if not (k == "name" and v == name)}
+    doc = YamlDoc.parse(json.dumps({"models": {name: body}}), "body")
+    try:
+        return _Parser(doc, base or Monitor()).config().models[name]
+    except ConfigError as error:
+        match = re.match(
+            rf"^body(?::\d+)?: models\.{re.escape(name)}\.?(\S*): (.*)$", str(error), re.S
+        )
+        if match is None:
+            raise ValidationError(str(error), field="body") from None
+        field = match.group(1) or "body"
+        raise ValidationError(match.group(2), field=field) from None
+
+
+def _number(value: object) -> float | None:
+    """A number, also from text such as "1e6" (YAML 1.1 reads that as a string)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return None
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -193,15 +216,14 @@ class _Parser:
         bounds = {}
         for column, pair in self.mapping(data.get("bounds"), (*path, "bounds")).items():
             where = (*path, "bounds", column)
-            if (
-                not isinstance(pair, list)
-                or len(pair) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
-            ):
-                raise self.fail(where, "expected [low, high]")
-            if pair[0] >= pair[1]:
+            numbers = [_number(v) for v in pair] if isinstance(pair, list) else []
+            low = numbers[0] if len(numbers) == 2 else None
+            high = numbers[1] if len(numbers) == 2 else None
+            if low is None or high is None:
+                raise self.fail(where, "expected [low, high], two numbers")
+            if low >= high:
                 raise self.fail(where, f"low ({pair[0]}) must be below high ({pair[1]})")
-            bounds[str(column)] = (float(pair[0]), float(pair[1]))
+            bounds[str(column)] = (low, high)
         reference = (
             self.reference(data["reference"], (*path, "reference"))
             if "reference" in data
@@ -302,6 +324,8 @@ class _Parser:
             values["drift_share"] = float(share)
         methods = {}
         for column, method in self.mapping(data.get("methods"), (*path, "methods")).items():
+            if not isinstance(method, str):
+                raise self.fail((*path, "methods", column), "expected the name of a drift method")
             try:
                 drift_method(str(method))
             except SightlineError as error:
@@ -310,26 +334,44 @@ class _Parser:
         values["methods"] = {**base.methods, **methods}
         thresholds = {}
         for column, value in self.mapping(data.get("thresholds"), (*path, "thresholds")).items():
-            if not isinstance(value, int | float) or isinstance(value, bool):
+            number = _number(value)
+            if number is None:
                 raise self.fail((*path, "thresholds", column), "expected a number")
-            thresholds[str(column)] = float(value)
+            thresholds[str(column)] = number
         values["thresholds"] = {**base.thresholds, **thresholds}
         if "segments" in data:
             segments = data["segments"]
             if not isinstance(segments, list) or not all(isinstance(s, str) for s in segments):
                 raise self.fail((*path, "segments"), "expected a list of column names")
             values["segments"] = tuple(segments)
-        if "delay" in data:
+        if "delay" in data and data["delay"] is not None:
             try:
                 values["delay"] = parse_duration(data["delay"])
             except ValueError as error:
                 raise self.fail((*path, "delay"), str(error)) from None
         return Monitor(**values)
 
+    def _long_form(self, data: Mapping[str, Any], path: Location) -> dict[str, Any]:
+        kind = data["kind"]
+        extra = {k: v for k, v in data.items() if k != "kind"}
+        if kind == "dataset":
+            return {"dataset": extra.get("name", "default")}
+        if kind == "range":
+            return {"range": extra}
+        if kind == "previous_window":
+            return {"previous_window": True}
+        if kind == "trailing_windows":
+            return {"trailing_windows": extra.get("windows")}
+        if kind == "previous_version":
+            return {"previous_version": extra or True}
+        raise self.fail((*path, "kind"), f"unknown reference kind {kind!r}")
+
     def reference(self, value: object, path: Location) -> ReferenceSpec:
         if isinstance(value, str):
             return ReferenceSpec("dataset", name=value)
         data = self.mapping(value, path)
+        if "kind" in data:  # the long form, as the API returns it: {"kind": "range", "from": ...}
+            data = self._long_form(data, path)
         kinds = {"dataset", "range", "previous_window", "trailing_windows", "previous_version"}
         self.known(data, kinds, path)
         if len(data) != 1:
@@ -343,6 +385,9 @@ class _Parser:
         if kind == "range":
             bounds = self.mapping(spec, where)
             self.known(bounds, {"from", "to"}, where)
+            for side in ("from", "to"):
+                if bounds.get(side) is None:
+                    raise self.fail((*where, side), f"'{side}' is required")
             try:
                 start = parse_time(bounds.get("from"), "from")
                 end = parse_time(bounds.get("to"), "to")
@@ -365,14 +410,20 @@ class _Parser:
         days = 7.0
         if isinstance(spec, Mapping):
             self.known(spec, {"days"}, where)
+            value = spec.get("days", 7)
             try:
+                # A number is days; a duration ("36h", "2d") is converted to days.
                 days = (
-                    parse_duration(spec.get("days", 7))
-                    if not isinstance(spec.get("days"), int | float)
-                    else float(spec["days"])
+                    float(value)
+                    if isinstance(value, int | float) and not isinstance(value, bool)
+                    else parse_duration(value) / 86400
                 )
             except ValueError as error:
                 raise self.fail((*where, "days"), str(error)) from None
+            if not days > 0:
+                raise self.fail(
+                    (*where, "days"), f"expected a positive number of days, got {value!r}"
+                )
         elif spec is not True:
             raise self.fail(where, "write previous_version: true or previous_version: {days: 7}")
         return ReferenceSpec("previous_version", days=days)

@@ -43,7 +43,7 @@ from sightline.monitoring.points import (
     service_points,
 )
 from sightline.monitoring.references import Reference, ReferenceCache
-from sightline.monitoring.rollups import rollup_window
+from sightline.monitoring.rollups import coarser, rollup_window
 from sightline.schema import (
     ColumnRole,
     JobRun,
@@ -207,11 +207,25 @@ class JobRunner:
         monitor: str | None = None,
         trigger: str = "manual",
     ) -> list[JobRun]:
-        """Compute every window overlapping ``[start, end)``, oldest first."""
+        """Compute every window overlapping ``[start, end)``, oldest first (see
+        :meth:`rollup_range` for the coarser windows they belong to)."""
         chosen = self.monitor(model, monitor, granularity)
         return self.run_windows(
             model, windows_between(start, end, chosen.granularity), chosen, trigger
         )
+
+    def rollup_range(
+        self, model: str, start: datetime, end: datetime, monitor: Monitor
+    ) -> list[JobRun]:
+        """Roll up the closed days and weeks (coarser windows of ``monitor``) that overlap
+        ``[start, end)``, from its fine windows' summaries."""
+        now = self.clock.now()
+        runs = []
+        for coarse in coarser(monitor.granularity):
+            for window in windows_between(start, end, coarse):
+                if window.end <= now:
+                    runs.append(self.run_rollup(model, monitor, window, "rollup"))
+        return runs
 
     def run_windows(
         self,

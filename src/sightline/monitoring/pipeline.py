@@ -16,7 +16,7 @@ from datetime import datetime
 import httpx
 
 from sightline.config import Settings
-from sightline.errors import SightlineError, TransportError
+from sightline.errors import ConfigError, SightlineError, TransportError
 from sightline.monitoring.config import config_for
 from sightline.monitoring.jobs import JobRunner
 from sightline.schema import JobRun, parse_time
@@ -63,6 +63,10 @@ def run_windows(
                 f"HTTP {response.status_code}: {response.json().get('message', response.text)}"
             )
         return [_run(r) for r in response.json()["runs"]]
+    if not settings.prediction_store and not settings.data_dir.is_dir():
+        raise ConfigError(
+            f"no data directory at {settings.data_dir} and no server answering at {settings.url}"
+        )
     predictions = open_prediction_store(settings.prediction_store_url)
     try:
         metrics = open_metric_store(settings.metric_store_url)
@@ -70,7 +74,11 @@ def run_windows(
             runner = JobRunner(predictions, metrics, config_for(settings).model)
             for config in metrics.model_configs():
                 runner.set_config(config)
-            return runner.run_range(model, start, end, granularity, monitor, trigger)
+            runs = runner.run_range(model, start, end, granularity, monitor, trigger)
+            if any(r.status != "error" for r in runs):
+                chosen = runner.monitor(model, monitor, granularity)
+                runner.rollup_range(model, runs[0].window_start, runs[-1].window_end, chosen)
+            return runs
         finally:
             metrics.close()
     finally:

@@ -101,6 +101,8 @@ def rollup_window(
         reference.source,
     )
     expected = list(windows_between(window.start, window.end, monitor.granularity))
+    computed = metrics.last_computed(model, monitor.granularity, window.start, monitor.name)
+    done = [start for start in computed if start < window.end]
     if not fine.windows:
         raise SightlineError(
             f"no {monitor.granularity} summaries of model '{model}' to roll up into {window}"
@@ -160,7 +162,7 @@ def rollup_window(
             drift=monitor.computes("drift"),
             quality=monitor.computes("data_quality"),
         )
-        complete = len(fine.windows) == len(expected)
+        complete = len(done) == len(expected)
         for p in slice_points:
             p.details.update(
                 rollup=monitor.granularity, windows=len(fine.windows), complete=complete

@@ -64,9 +64,18 @@ class YamlDoc:
     def _index(self, node: yaml.Node, path: tuple[str | int, ...]) -> None:
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
             for key, value in node.value:
                 child = (*path, key.value)
-                self.lines[child] = key.start_mark.line + 1
+                line = key.start_mark.line + 1
+                if key.value in seen:
+                    self.lines[child] = line
+                    raise self.error(
+                        child,
+                        f"'{key.value}' is written twice (lines {seen[key.value]} and {line})",
+                    )
+                seen[key.value] = line
+                self.lines[child] = line
                 self._index_value(value, child)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):

@@ -160,7 +160,9 @@ def list_models(request: Request) -> dict[str, Any]:
     models = []
     for info in svc.predictions.models():
         entry = info.to_dict()
-        runs = svc.metrics.runs(info.name, limit=1)
+        monitor = svc.runner.monitor(info.name)
+        runs = [r for r in svc.metrics.runs(info.name, limit=50, monitor=monitor.name)
+                if r.granularity == monitor.granularity][:1]  # fmt: skip
         entry["last_run"] = runs[0].to_dict() if runs else None
         models.append(entry)
     return {"models": models}

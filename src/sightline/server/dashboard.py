@@ -35,7 +35,9 @@ def overview(request: Request) -> HTMLResponse:
     svc = request.app.state.services
     models = []
     for info in svc.predictions.models():
-        runs = svc.metrics.runs(info.name, limit=1)
+        monitor = svc.runner.monitor(info.name)
+        runs = [r for r in svc.metrics.runs(info.name, limit=50, monitor=monitor.name)
+                if r.granularity == monitor.granularity][:1]  # fmt: skip
         drift = svc.metrics.query(info.name, metric="share_of_drifted_columns")
         latest = next((p for p in reversed(drift) if p.value is not None), None)
         models.append({"info": info, "last_run": runs[0] if runs else None, "drift": latest})

@@ -9,12 +9,14 @@ twenty columns) should use: it is several times smaller and faster than a list o
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from datetime import datetime
 from typing import Annotated, Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, Query, Request, Response
@@ -56,6 +58,13 @@ def _time(value: str | float | None, name: str) -> datetime | None:
         raise ValidationError(error.message, field=name) from None
 
 
+def _fast_json(body: Any) -> Response:
+    """JSON by orjson (NumPy arrays written directly; NaN becomes null)."""
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
+    )
+
+
 def _json(body: Any) -> Response:
     return Response(json.dumps(body, allow_nan=False, default=str), media_type="application/json")
 
@@ -74,16 +83,19 @@ def get_metrics(
     version: Annotated[str, Query(description="'' all versions together, a version, or '*'")] = "",
     segment: Annotated[str, Query(description="'' all data, 'key', 'key=value' or '*'")] = "",
     monitor: str | None = None,
-    format: Annotated[str, Query(pattern="^(points|columns)$")] = "points",
+    format: Annotated[str, Query(pattern="^(points|columns|series)$")] = "points",
     distributions: bool = True,
     details: bool = True,
 ) -> Response:
     """Metric points of ``model``, oldest first, filtered by metric, column, granularity
-    (a monitor's own windows or their roll-ups), model version, segment, monitor and time range
-    (``start``/``end``: ISO 8601 or epoch seconds).
+    (default: the monitor's own windows; a coarser one gives their roll-ups), model version,
+    segment, monitor and time range (``start``/``end``: ISO 8601 or epoch seconds).
 
     ``distributions=false`` leaves out the binned distributions kept in drift details;
-    ``details=false`` all details. ``format=columns`` returns arrays per field."""
+    ``details=false`` all details. ``format=columns`` returns arrays per field;
+    ``format=series`` one object per series (metric, column, version, segment, monitor,
+    granularity) with arrays of window starts (epoch seconds), values and row counts — the
+    compact form for charts of long ranges."""
     svc = _services(request)
     _model_info(svc, model)
     if granularity is not None and granularity not in GRANULARITIES:
@@ -92,6 +104,9 @@ def get_metrics(
             f"unknown granularity {granularity!r}; use one of {known}", field="granularity"
         )
     segment_key, segment_value = parse_segment(segment)
+    if granularity is None:
+        # One granularity at a time: the monitor's own windows unless another is asked for.
+        granularity = svc.runner.monitor(model, monitor).granularity
     filters: dict[str, Any] = {
         "column": column,
         "granularity": granularity,
@@ -105,6 +120,9 @@ def get_metrics(
     if format == "columns":
         table = svc.metrics.query_table(model, metrics=metric, details=details, **filters)
         return _json({"model": model, "columns": _columns(table, distributions)})
+    if format == "series":
+        table = svc.metrics.query_series(model, metrics=metric, **filters)
+        return _fast_json({"model": model, "series": _series(table)})
     names: list[str | None] = list(metric) if metric else [None]
     points = []
     for name in names:
@@ -144,6 +162,34 @@ def _columns(table: pa.Table, distributions: bool) -> dict[str, list[Any]]:
     return out
 
 
+SERIES_KEY = (
+    "metric", "column", "model_version", "segment_key", "segment_value", "monitor", "granularity",
+)  # fmt: skip
+
+
+def _series(table: pa.Table) -> list[dict[str, Any]]:
+    """Points (ordered by series, then time) grouped into series, each with parallel arrays of
+    window starts (epoch seconds), values and row counts. The arrays stay NumPy arrays: orjson
+    writes them directly."""
+    n = table.num_rows
+    if n == 0:
+        return []
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for key in SERIES_KEY:
+        codes = np.asarray(pc.dictionary_encode(table.column(key)).combine_chunks().indices)
+        change[1:] |= codes[1:] != codes[:-1]
+    bounds = [*np.flatnonzero(change).tolist(), n]
+    heads = table.select(list(SERIES_KEY)).take(pa.array(bounds[:-1])).to_pylist()
+    starts = np.asarray(table.column("start").to_numpy(zero_copy_only=False), dtype=np.int64)
+    values = np.asarray(pc.fill_null(table.column("value"), np.nan).to_numpy(zero_copy_only=False))
+    rows = np.asarray(table.column("n_rows").to_numpy(zero_copy_only=False), dtype=np.int64)
+    return [
+        {**head, "start": starts[low:high], "value": values[low:high], "n_rows": rows[low:high]}
+        for head, (low, high) in zip(heads, itertools.pairwise(bounds), strict=True)
+    ]
+
+
 @router.get("/v1/models/{model}/runs", tags=["jobs"])
 def get_runs(
     model: str,
@@ -168,7 +214,7 @@ class RunRequest(BaseModel):
 @router.post("/v1/models/{model}/runs", tags=["jobs"])
 async def run_windows(model: str, body: RunRequest, request: Request) -> dict[str, Any]:
     """Compute every window overlapping ``[from, to)`` now, replacing earlier results (a
-    backfill), then the roll-ups those windows belong to."""
+    backfill), then the closed days and weeks those windows belong to (``rollups``)."""
     svc = _services(request)
     _model_info(svc, model)
     start, end = _time(body.start, "from"), _time(body.end, "to")
@@ -187,7 +233,12 @@ async def run_windows(model: str, body: RunRequest, request: Request) -> dict[st
     runs = await run_in_threadpool(
         svc.runner.run_range, model, start, end, chosen.granularity, body.monitor, body.trigger
     )
-    return {"runs": [r.to_dict() for r in runs]}
+    rollups = []
+    if any(r.status != "error" for r in runs):
+        rollups = await run_in_threadpool(
+            svc.runner.rollup_range, model, runs[0].window_start, runs[-1].window_end, chosen
+        )
+    return {"runs": [r.to_dict() for r in runs], "rollups": [r.to_dict() for r in rollups]}
 
 
 @router.get("/v1/config", tags=["config"])

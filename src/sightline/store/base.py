@@ -310,6 +310,24 @@ class MetricStore(Protocol):
         """The points of :meth:`query` as one Arrow table, for long series."""
         ...
 
+    def query_series(
+        self,
+        model: str,
+        *,
+        metrics: Sequence[str] | None = None,
+        column: str | None = None,
+        granularity: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        model_version: str | None = None,
+        monitor: str | None = None,
+        segment_key: str | None = None,
+        segment_value: str | None = None,
+    ) -> pa.Table:
+        """Points ordered by series then time: the key columns, ``start`` (epoch seconds),
+        ``value`` and ``n_rows``."""
+        ...
+
     def summaries(
         self, model: str, monitor: str, granularity: str, start: datetime, end: datetime
     ) -> list[WindowSummary]:

@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sightline.schema import JobRun, MetricPoint, Window, WindowSummary
 from sightline.schema.monitors import ModelConfig
@@ -38,6 +40,10 @@ RUN_COLUMNS = (
     " window_end TIMESTAMP, status VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP,"
     " n_rows BIGINT, error VARCHAR, trigger VARCHAR"
 )
+#: What identifies a series of points, in :meth:`DuckDBMetricStore.query_series` order.
+SERIES_KEY = (
+    "metric", "column", "model_version", "segment_key", "segment_value", "monitor", "granularity",
+)  # fmt: skip
 #: The columns of :meth:`DuckDBMetricStore.query_table`, in order.
 TABLE_COLUMNS = (
     "window_start", "window_end", "granularity", "monitor", "model_version", "segment_key",
@@ -222,6 +228,56 @@ class DuckDBMetricStore:
         )
         with self.db.reading() as con:
             return con.sql(sql, params=params).to_arrow_table()
+
+    def query_series(
+        self,
+        model: str,
+        *,
+        metrics: Sequence[str] | None = None,
+        column: str | None = None,
+        granularity: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        model_version: str | None = None,
+        monitor: str | None = None,
+        segment_key: str | None = None,
+        segment_value: str | None = None,
+    ) -> pa.Table:
+        """Points ordered by series (metric, column, version, segment, monitor, granularity),
+        then time, with ``start`` in epoch seconds: what charts of long ranges need.
+
+        The distinct series are looked up first; only the key columns that differ between them
+        are read per point and sorted on (usually just the column), the others are constant."""
+        filters = {
+            "column": column, "granularity": granularity, "model_version": model_version,
+            "monitor": monitor, "segment_key": segment_key, "segment_value": segment_value,
+        }  # fmt: skip
+        where, params = self._where(model, filters, start, end)
+        if metrics:
+            where += f" AND metric IN ({', '.join('?' for _ in metrics)})"
+            params.extend(metrics)
+        keys = ", ".join(f'"{k}"' for k in SERIES_KEY)
+        with self.db.reading() as con:
+            distinct = con.sql(
+                f"SELECT DISTINCT {keys} FROM metric_points WHERE {where}", params=params
+            ).to_arrow_table()
+            varying = [k for k in SERIES_KEY if len(pc.unique(distinct.column(k))) > 1]
+            order = ", ".join([*(f'"{k}"' for k in varying), "window_start"])
+            selected = ", ".join([*(f'"{k}"' for k in varying), ""])
+            table = con.sql(
+                f"SELECT {selected}CAST(epoch(window_start) AS BIGINT) AS start, value, n_rows"
+                f" FROM metric_points WHERE {where} ORDER BY {order}",
+                params=params,
+            ).to_arrow_table()
+        n = table.num_rows
+        for key in SERIES_KEY:
+            if key not in varying:
+                value = distinct.column(key)[0].as_py() if distinct.num_rows else ""
+                constant = pa.DictionaryArray.from_arrays(
+                    pa.array(np.zeros(n, dtype=np.int32)), pa.array([value], pa.string())
+                )
+                table = table.append_column(key, constant)
+        return table
 
     # -- summaries --------------------------------------------------------------------------
 
