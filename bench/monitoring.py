@@ -100,7 +100,7 @@ def seed_query_store(data_dir: Path) -> None:
                 1000,
                 column,
                 details={"method": "wasserstein", "threshold": 0.1, "drifted": bool(v > 0.1)},
-            )  # fmt: skip
+            )
             for column, v in zip(FEATURES, rng.random(20) * 0.2, strict=True)
         ]
         metrics.replace_window("m", "default", window, points)
@@ -124,7 +124,7 @@ def bench_query(workdir: Path) -> None:
             "--port",
             str(port),
             "--no-scheduler",
-        ],  # fmt: skip
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "SIGHTLINE_LOG_LEVEL": "warning"},
@@ -148,7 +148,8 @@ def bench_query(workdir: Path) -> None:
                 p50 = statistics.median(times) * 1000
                 p95 = sorted(times)[int(0.95 * len(times)) - 1] * 1000
                 print(
-                    f"  {label:8s} format: p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   ({size / 1e6:.1f} MB)"
+                    f"  {label:8s} format: p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
+                    f"   ({size / 1e6:.1f} MB)"
                 )
     finally:
         server.terminate()
@@ -180,7 +181,8 @@ def bench_window(workdir: Path) -> None:
         times.append(time.perf_counter() - t)
         assert run.status == "ok", run.error
     print(
-        f"  one hourly window, {run.n_rows:,} rows x 22 columns: best {min(times):.3f} s, median {statistics.median(times):.3f} s"
+        f"  one hourly window, {run.n_rows:,} rows x 22 columns: best {min(times):.3f} s,"
+        f" median {statistics.median(times):.3f} s"
     )
     print("  (first run includes preparing the reference; later runs reuse it)")
     predictions.close()
@@ -213,7 +215,8 @@ def bench_backfill(workdir: Path) -> None:
     elapsed = time.perf_counter() - started
     ok = sum(r.status == "ok" for r in runs)
     print(
-        f"  backfill of {len(runs)} hourly windows ({ok} ok): {elapsed:.1f} s wall, {elapsed / len(runs) * 1000:.0f} ms per window"
+        f"  backfill of {len(runs)} hourly windows ({ok} ok): {elapsed:.1f} s wall,"
+        f" {elapsed / len(runs) * 1000:.0f} ms per window"
     )
     predictions.close()
     metrics.close()
