@@ -235,11 +235,14 @@ def run_demo(
         )
         response.raise_for_status()
         runs = response.json()["runs"]
-        app.state.services.scheduler.start()
+        services = app.state.services
+        services.scheduler.start()
+        services.alerting.start()  # notifications of what the week's windows raised
+        firing = services.alerting.alerts(state="firing", model=MODEL)
         stats = client.stats()
         say(
             f"Done in {time.monotonic() - started:.0f} s: {stats['sent']:,} records logged, "
-            f"{len(runs)} windows computed."
+            f"{len(runs)} windows computed, {len(firing)} alert(s) firing."
         )
         say("")
         say(f"  Dashboard:  {base}/models/{MODEL}")

@@ -16,9 +16,11 @@ counting) run in NumPy and Arrow without the GIL.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -115,8 +117,7 @@ class ReferenceProfile:
                 )
             return ColumnProfile(name, kind, data)
 
-        with _pool(workers) as pool:
-            profiles = list(pool.map(prepare, kinds))
+        profiles = _map(prepare, list(kinds), workers, table.num_rows * len(kinds))
         return cls(table.num_rows, {p.name: p for p in profiles}, table.schema)
 
 
@@ -261,17 +262,18 @@ def compare_tables(
                 summary = CategoricalSummary(cur)
         return ColumnReport(name, ref.kind, quality, drift, distribution(ref.data, cur), summary)
 
-    with _pool(workers) as pool:
-        # Duplicates are counted over the compared columns, alongside the column work.
-        dataset = pool.submit(
-            dataset_quality,
+    def duplicates() -> DatasetQuality:
+        return dataset_quality(
             current,
             reference=profile.schema.empty_table(),
             columns=list(columns),
             id_column=id_column,
         )
-        reports = list(pool.map(compare, columns))
-        quality = dataset.result()
+
+    # Duplicates are counted over the compared columns, alongside the column work.
+    tasks: list[Callable[[], Any]] = [duplicates, *(partial(compare, name) for name in columns)]
+    results = _map(lambda task: task(), tasks, workers, current.num_rows * len(columns))
+    quality, reports = results[0], results[1:]
     quality = replace(
         quality,
         constant_columns=[r.column for r in reports if r.quality.constant],
@@ -318,8 +320,27 @@ def _parse_numbers(column: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, int]:
     return numbers, mismatches
 
 
-def _pool(workers: int | None) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1))
+#: Below this many values (rows × columns), columns are processed in the calling thread:
+#: handing small columns to threads costs more than it saves.
+PARALLEL_FROM = 2_000_000
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _map(work: Callable[[Any], Any], items: list[Any], workers: int | None, size: int) -> list[Any]:
+    """``[work(item) for item in items]``, on a shared thread pool when the data is large."""
+    global _POOL
+    if workers == 1 or size < PARALLEL_FROM or len(items) < 2:
+        return [work(item) for item in items]
+    if workers is not None:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(work, items))
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(
+                max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="sightline-engine"
+            )
+    return list(_POOL.map(work, items))
 
 
 def distribution(
