@@ -466,3 +466,20 @@ def test_pandas_is_a_dataframe_source(reference: pa.Table) -> None:
     frame: pd.DataFrame = reference.to_pandas()
     report = sightline.compare(frame, frame)
     assert report.comparison.data.n_current == len(frame)
+
+
+def test_multivariate_drift_in_the_report(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 600
+    reference = pa.table({"a": rng.normal(0, 1, n), "b": rng.normal(0, 1, n)})
+    # Each column alone barely moves; together they do (the correlation flips).
+    shared = rng.normal(0, 1, n)
+    current = pa.table({"a": shared, "b": -shared + rng.normal(0, 0.1, n)})
+    report = sightline.compare(reference, current, multivariate=True)
+    joint = report.to_dict()["multivariate"]
+    assert joint["status"] == "ok"
+    assert joint["drifted"] is True
+    assert joint["auc"] > 0.55
+    page = report.save_html(tmp_path / "r.html").read_text()
+    assert 'id="multivariate"' in page
+    assert sightline.compare(reference, current).to_dict()["multivariate"] is None

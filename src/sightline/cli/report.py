@@ -34,6 +34,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         methods=methods,
         thresholds=thresholds,
         min_rows=args.min_rows,
+        multivariate=args.multivariate,
         **roles,
     )
     to_stdout = str(args.json) == "-"
@@ -101,4 +102,9 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--min-rows", type=int, default=30, help="fewer values: insufficient data")
     p.add_argument("--fail-on-drift", action="store_true", help="exit 1 when the dataset drifted")
+    p.add_argument(
+        "--multivariate",
+        action="store_true",
+        help="also check all features together with a domain classifier (ROC AUC)",
+    )
     p.set_defaults(func=cmd_report)

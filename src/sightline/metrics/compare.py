@@ -25,6 +25,7 @@ import pyarrow as pa
 from sightline.errors import SightlineError
 from sightline.metrics.columns import ColumnKind
 from sightline.metrics.dataset import DatasetReport, ReferenceProfile, compare_tables
+from sightline.metrics.drift import MultivariateDriftResult, domain_classifier_drift
 from sightline.metrics.estimation import CBPE, EstimatedQuality
 from sightline.metrics.mapping import infer_mapping
 from sightline.metrics.performance import (
@@ -74,6 +75,7 @@ class Comparison:
     estimated_quality: EstimatedQuality | None = None
     segments: list[SegmentComparison] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    multivariate: MultivariateDriftResult | None = None
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,6 +91,7 @@ class Comparison:
             if self.estimated_quality
             else None,
             "segments": [s.to_dict() for s in self.segments],
+            "multivariate": self.multivariate.to_dict() if self.multivariate else None,
             "notes": self.notes,
         }
 
@@ -103,12 +106,14 @@ def compare_datasets(
     min_rows: int = 30,
     drift_share: float = 0.5,
     top_segments_k: int = 10,
+    multivariate: bool = False,
 ) -> Comparison:
     """Compare ``current`` with ``reference`` (Arrow tables) under ``mapping`` (roles not given
     are inferred, see :func:`~sightline.metrics.mapping.infer_mapping`).
 
     Drift is checked on the features and on the prediction columns (prediction drift) and the
-    target (target drift) when both sides have them.
+    target (target drift) when both sides have them. ``multivariate=True`` adds the domain
+    classifier check on the features together.
     """
     mapping = infer_mapping(reference, mapping)
     columns = _monitored(mapping, reference, current)
@@ -146,7 +151,13 @@ def compare_datasets(
             segments.append(
                 SegmentComparison(segment, value, part, _quality(mapping, cur_part, [], "segment"))
             )
-    return Comparison(mapping, data, reference_quality, current_quality, estimated, segments, notes)
+    joint = None
+    if multivariate:
+        features = {n: k for n, k in columns.items() if n in mapping.features}
+        joint = domain_classifier_drift(reference, current, features)
+    return Comparison(
+        mapping, data, reference_quality, current_quality, estimated, segments, notes, joint
+    )
 
 
 def _monitored(

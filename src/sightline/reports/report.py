@@ -124,13 +124,15 @@ def compare(
     thresholds: dict[str, float] | None = None,
     min_rows: int = 30,
     drift_share: float = 0.5,
+    multivariate: bool = False,
     **roles: Any,
 ) -> Report:
     """Compare a current dataset with a reference one.
 
     ``mapping`` (or its fields as keyword arguments: ``target=``, ``prediction_score=``,
     ``segments=``, ...) says which columns play which role; what it leaves out is inferred.
-    ``methods``/``thresholds`` choose the drift method of a column.
+    ``methods``/``thresholds`` choose the drift method of a column; ``multivariate=True`` adds
+    a domain-classifier check of all features together.
     """
     if roles:
         if mapping is not None:
@@ -152,6 +154,7 @@ def compare(
         thresholds=thresholds,
         min_rows=min_rows,
         drift_share=drift_share,
+        multivariate=multivariate,
     )
     return Report(comparison)
 
