@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sightline.sdk.spill import Spill
-from sightline.sdk.transport import Payload, Transport, make_payload
+from sightline.sdk.transport import Payload, SendResult, Transport, make_payload, split_payload
 
 __all__ = ["WARN_EVERY", "Batcher"]
 
@@ -266,6 +266,14 @@ class Batcher:
     def _send(self, payload: Payload) -> bool:
         """Try once; True when the payload is settled (delivered or refused for good)."""
         result = self.transport.send(payload)
+        if result.outcome == "too_large":
+            halves = split_payload(payload)
+            if halves is not None:
+                # Smaller parts until the collector takes them; a part it stored already is
+                # not stored twice (record ids), so a half that fails can be retried whole.
+                settled = [self._send(half) for half in halves]  # each half, even after a failure
+                return all(settled)
+            result = SendResult("rejected", result.detail)
         with self.cond:
             if result.outcome == "ok":
                 self.counts["sent"] += payload.n_records - result.quarantined

@@ -61,7 +61,8 @@ class Payload:
 
 
 class SendResult:
-    """The outcome of one POST: ``ok``, ``retry`` (try again later) or ``rejected`` (drop);
+    """The outcome of one POST: ``ok``, ``retry`` (try again later), ``too_large`` (send it in
+    smaller parts) or ``rejected`` (drop);
     for ``ok``, the collector's answer (``accepted``, ``duplicates``, ``quarantined``)."""
 
     __slots__ = ("answer", "detail", "outcome", "quarantined")
@@ -202,6 +203,30 @@ def _flat(pa: Any, kind: Any) -> bool:
     )
 
 
+def split_payload(payload: Payload) -> list[Payload] | None:
+    """The payload's records in two halves (for a collector that refused the batch as too
+    large), or None when it holds a single record."""
+    if payload.n_records < 2:
+        return None
+    body = payload.decoded()
+    if payload.content_type == ARROW_STREAM:
+        pa = arrow_module()
+        if pa is None:
+            return None
+        table = pa.ipc.open_stream(body).read_all()
+        half = table.num_rows // 2
+        return [
+            table_payload(table.slice(0, half), compress=payload.compressed),
+            table_payload(table.slice(half), compress=payload.compressed),
+        ]
+    records = json.loads(body)["records"]
+    half = len(records) // 2
+    return [
+        make_payload(records[:half], arrow=False, compress=payload.compressed),
+        make_payload(records[half:], arrow=False, compress=payload.compressed),
+    ]
+
+
 def make_payload(
     records: Sequence[dict[str, Any]], *, arrow: bool = True, compress: bool = True
 ) -> Payload:
@@ -251,6 +276,8 @@ class HTTPTransport:
             return SendResult("ok", detail, quarantined, answer)
         if response.status_code in (408, 429) or response.status_code >= 500:
             return SendResult("retry", f"HTTP {response.status_code}")
+        if response.status_code == 413:
+            return SendResult("too_large", f"HTTP 413: {response.text[:500]}")
         return SendResult("rejected", f"HTTP {response.status_code}: {response.text[:500]}")
 
     def close(self) -> None:
