@@ -225,3 +225,32 @@ def test_a_version_and_a_segment_get_their_own_points(
     plans = pc.value_counts(pa.array([r["features"]["plan"] for r in records])).to_pylist()
     for entry in plans:
         assert rows[("", "plan", entry["values"])] == entry["counts"]
+
+
+def test_a_model_that_only_logs_service_events_is_scheduled(
+    predictions_store: PredictionStore, metrics: MetricStore, runner: JobRunner, clock: FakeClock
+) -> None:
+    events = [
+        {
+            "kind": "event",
+            "model": "svc",
+            "name": "http.request",
+            "ts": (DAY0 + timedelta(minutes=i)).isoformat(),
+            "latency_ms": float(i % 50),
+            "status": "500" if i % 10 == 0 else "200",
+        }
+        for i in range(120)
+    ]
+    log(predictions_store, events, received=DAY0 + timedelta(hours=2))
+    scheduler = Scheduler(runner, clock=clock, delay=DELAY, interval=0)
+    clock.set(DAY0 + timedelta(hours=2) + DELAY)
+
+    runs = scheduler.run_pending()
+
+    assert [(r.model, r.window_start, r.status) for r in runs] == [
+        ("svc", DAY0, "ok"),
+        ("svc", DAY0 + timedelta(hours=1), "ok"),
+    ]
+    errors = metrics.query("svc", metric="error_rate", segment_key="")
+    assert [p.value for p in errors] == [pytest.approx(0.1), pytest.approx(0.1)]
+    assert scheduler.run_pending() == []

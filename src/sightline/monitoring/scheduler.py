@@ -70,9 +70,13 @@ class Scheduler:
 
     def _model_start(self, model: str, now: datetime) -> datetime | None:
         info = next((m for m in self.runner.predictions.models() if m.name == model), None)
-        if info is None or info.first_ts is None:
+        first = info.first_ts if info is not None else None
+        events = self.runner.predictions.event_models().get(model)
+        if events is not None and (first is None or events[0] < first):
+            first = events[0]  # a model that only logs service events is monitored too
+        if first is None:
             return None
-        return max(info.first_ts, now - self.catchup)
+        return max(first, now - self.catchup)
 
     def due_windows(self, model: str, monitor: Monitor | None = None) -> list[Window]:
         """Closed windows of ``model``'s monitor that were never computed, oldest first."""
@@ -117,8 +121,8 @@ class Scheduler:
         """Closed coarse windows whose fine windows were computed after their last roll-up."""
         now = self.clock.now()
         start = self._model_start(model, now)
-        if start is None:
-            return []
+        if start is None or self.runner.predictions.schema(model) is None:
+            return []  # nothing to roll up for a model that only logs service events
         fine = self.runner.metrics.last_computed(
             model, monitor.granularity, floor_time(start, "1w"), monitor.name
         )
@@ -144,19 +148,21 @@ class Scheduler:
             log.debug("another scheduler holds the lease; skipping this pass")
             return []
         runs: list[JobRun] = []
-        for info in self.runner.predictions.models():
+        names = [m.name for m in self.runner.predictions.models()]
+        names += [n for n in self.runner.predictions.event_models() if n not in names]
+        for name in names:
             try:
-                for monitor in self.runner.monitors(info.name):
+                for monitor in self.runner.monitors(name):
                     runs += self.runner.run_windows(
-                        info.name, self.due_windows(info.name, monitor), monitor, "schedule"
+                        name, self.due_windows(name, monitor), monitor, "schedule"
                     )
                     runs += self.runner.run_windows(
-                        info.name, self.late_windows(info.name, monitor), monitor, "late_data"
+                        name, self.late_windows(name, monitor), monitor, "late_data"
                     )
-                    for window in self.rollup_windows(info.name, monitor):
-                        runs.append(self.runner.run_rollup(info.name, monitor, window))
+                    for window in self.rollup_windows(name, monitor):
+                        runs.append(self.runner.run_rollup(name, monitor, window))
             except Exception:  # one model's failure must not starve the others
-                log.exception("scheduling model '%s' failed", info.name)
+                log.exception("scheduling model '%s' failed", name)
         return runs
 
     def start(self) -> None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 from sightline.schema import ColumnType, JobRun, MetricPoint, ModelSchema, Window, WindowSummary
 from sightline.schema.model import Scalar
 from sightline.schema.monitors import ModelConfig
+from sightline.schema.rows import RowQuery, RowsPage
 
 __all__ = [
     "ARROW_TYPES",
@@ -223,6 +224,12 @@ class PredictionStore(Protocol):
         feedback (``target``, ``feedback_ts``) as an Arrow table."""
         ...
 
+    def rows(self, model: str, query: RowQuery) -> RowsPage:
+        """One page of the predictions ``query`` selects, joined with their latest feedback
+        (``target``, ``feedback_ts``), and how many it selects in all: what the debug view
+        lists. Filters, order, limit and offset are applied by the store, not in Python."""
+        ...
+
     def models(self) -> list[ModelInfo]: ...
 
     def save_reference(self, model: str, name: str, table: pa.Table) -> None:
@@ -237,6 +244,10 @@ class PredictionStore(Protocol):
 
     def reference_info(self, model: str, name: str) -> tuple[int, datetime] | None:
         """Rows and upload time of the reference dataset ``name`` of ``model``, or None."""
+        ...
+
+    def event_models(self) -> dict[str, tuple[datetime, datetime]]:
+        """Models that logged service events: first and last event time of each."""
         ...
 
     def versions(self, model: str) -> list[tuple[str, datetime]]:

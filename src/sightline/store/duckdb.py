@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from sightline.errors import ConfigError, NotFoundError, StoreError
 from sightline.schema import ColumnType, ModelSchema, Window
+from sightline.schema.rows import RowFilter, RowQuery, RowsPage, row_columns
 from sightline.store.base import (
     TS,
     EventRow,
@@ -246,6 +247,75 @@ class DuckDBPredictionStore:
         with self.db.reading() as con:
             return con.sql(sql, params=params).to_arrow_table()
 
+    def rows(self, model: str, query: RowQuery) -> RowsPage:
+        model_id, schema = self._model(model)
+        available = row_columns(schema)
+        query.check(available)
+        columns = query.selected(available)
+        where = ["ts >= ?", "ts < ?"]
+        params: list[Any] = [naive_utc(query.start), naive_utc(query.end)]
+        if query.model_version is not None:
+            where.append("model_version = ?")
+            params.append(query.model_version)
+        joined: list[str] = []  # conditions on the feedback, applied after the join
+        joined_params: list[Any] = []
+        for column, condition, values in _conditions(query.filters):
+            if column in FEEDBACK_COLUMNS:
+                joined.append(condition)
+                joined_params += values
+            else:
+                where.append(condition)
+                params += values
+        if query.labelled is not None:
+            joined.append(f"feedback_ts IS {'NOT ' if query.labelled else ''}NULL")
+        order = query.order
+        order_sql = (
+            f"{_expression(order.column)} {'DESC' if order.descending else 'ASC'} NULLS LAST,"
+            " ts, record_id"
+        )
+        selected = ", ".join(f"{_expression(c)} AS {quote(c)}" for c in columns)
+        target = "target" if schema.target is not None else "NULL"
+
+        def with_feedback(source: str) -> str:
+            return (
+                f"f AS (SELECT request_id, arg_max({target}, received_at) AS target,"
+                f" arg_max(ts, received_at) AS feedback_ts FROM {_feedback(model_id)}"
+                f" WHERE request_id IN (SELECT request_id FROM {source}) GROUP BY request_id),"
+                f" j AS (SELECT {source}.*, f.target AS target, f.feedback_ts AS feedback_ts"
+                f" FROM {source} LEFT JOIN f ON {source}.request_id = f.request_id)"
+            )
+
+        window_rows = f"SELECT * FROM {_predictions(model_id)} WHERE {' AND '.join(where)}"
+        if joined or order.column in FEEDBACK_COLUMNS:
+            # Filters or order on the ground truth: join the whole selection, then page.
+            head = f"WITH p AS ({window_rows}), {with_feedback('p')}"
+            condition = " AND ".join(joined) or "true"
+            sql = (
+                f"{head} SELECT {selected} FROM j WHERE {condition} ORDER BY {order_sql}"
+                " LIMIT ? OFFSET ?"
+            )
+            sql_params = [*params, *joined_params, query.limit, query.offset]
+            count_sql = f"{head} SELECT count(*) FROM j WHERE {condition}"
+            count_params = [*params, *joined_params]
+        else:
+            # Page the predictions first, then join the feedback of that page only.
+            page = f"{window_rows} ORDER BY {order_sql} LIMIT ? OFFSET ?"
+            sql = (
+                f"WITH page AS ({page}), {with_feedback('page')}"
+                f" SELECT {selected} FROM j ORDER BY {order_sql}"
+            )
+            sql_params = [*params, query.limit, query.offset]
+            count_sql = f"SELECT count(*) FROM {_predictions(model_id)} WHERE {' AND '.join(where)}"
+            count_params = params
+        with self.db.reading() as con:
+            con.begin()  # the page and the total from one snapshot
+            try:
+                table = con.sql(sql, params=sql_params).to_arrow_table()
+                total = con.execute(count_sql, count_params).fetchall()[0][0]
+            finally:
+                con.rollback()
+        return RowsPage(table, int(total))
+
     def models(self) -> list[ModelInfo]:
         infos = []
         with self.db.reading() as con:
@@ -313,6 +383,14 @@ class DuckDBPredictionStore:
                 [model, name],
             ).fetchall()
         return (int(rows[0][0]), aware_utc(rows[0][1])) if rows else None
+
+    def event_models(self) -> dict[str, tuple[datetime, datetime]]:
+        """Models that logged service events: first and last event time of each."""
+        with self.db.reading() as con:
+            rows = con.execute(
+                "SELECT model, min(ts), max(ts) FROM sl_events GROUP BY model ORDER BY model"
+            ).fetchall()
+        return {r[0]: (aware_utc(r[1]), aware_utc(r[2])) for r in rows}
 
     # -- versions and activity ---------------------------------------------------------------
 
@@ -382,6 +460,45 @@ class DuckDBPredictionStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+#: Row columns that come from the joined feedback rather than the predictions table.
+FEEDBACK_COLUMNS = frozenset({"target", "feedback_ts"})
+
+
+def _expression(column: str) -> str:
+    """The SQL expression of a row column (tags are kept as JSON; they are listed as text)."""
+    return "CAST(tags AS VARCHAR)" if column == "tags" else quote(column)
+
+
+def _conditions(filters: tuple[RowFilter, ...]) -> list[tuple[str, str, list[Any]]]:
+    """SQL conditions (column, condition, parameters) of row filters: ``=`` filters on one
+    column together as ``IN``, ``!=`` as ``NOT IN`` (missing values pass it), each range on its
+    own. Values are always parameters."""
+    by_column: dict[str, list[RowFilter]] = {}
+    for f in filters:
+        by_column.setdefault(f.column, []).append(f)
+    out: list[tuple[str, str, list[Any]]] = []
+    for column, group in by_column.items():
+        name = _expression(column)
+
+        def value(f: RowFilter) -> Any:
+            return naive_utc(f.value) if isinstance(f.value, datetime) else f.value
+
+        equal = [value(f) for f in group if f.op == "="]
+        if equal:
+            marks = ", ".join("?" * len(equal))
+            out.append((column, f"{name} IN ({marks})", equal))
+        unequal = [value(f) for f in group if f.op == "!="]
+        if unequal:
+            marks = ", ".join("?" * len(unequal))
+            out.append((column, f"({name} IS NULL OR {name} NOT IN ({marks}))", unequal))
+        for f in group:
+            if f.op in ("<", "<=", ">", ">="):
+                out.append((column, f"{name} {f.op} ?", [value(f)]))
+            elif f.op in ("missing", "present"):
+                out.append((column, f"{name} IS {'NOT ' if f.op == 'present' else ''}NULL", []))
+    return out
 
 
 def _predictions(model_id: int) -> str:
