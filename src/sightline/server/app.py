@@ -31,7 +31,7 @@ from sightline.errors import (
 from sightline.monitoring import Clock, JobRunner, Scheduler
 from sightline.monitoring.alerts import Alerting, parse_alerting
 from sightline.monitoring.config import SightlineConfig, config_for
-from sightline.server import alerts_api, api, dashboard, monitoring_api
+from sightline.server import alerts_api, api, dashboard, debug_api, monitoring_api
 from sightline.server.ingest import Ingestor
 from sightline.server.live_metrics import LiveMetrics
 from sightline.store import (
@@ -157,6 +157,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(monitoring_api.router)
     app.include_router(alerts_api.router)
+    app.include_router(debug_api.router)
     app.include_router(dashboard.router)
 
     @app.exception_handler(SightlineError)
