@@ -89,9 +89,13 @@ class NumericalValues:
         return float(self.values.var(ddof=1)) if self.values.size > 1 else float("nan")
 
     def n_unique(self) -> int:
-        if self.values.size == 0:
-            return 0
-        return int(np.count_nonzero(np.diff(self.values)) + 1)
+        """Distinct present values (counted once, then remembered)."""
+        cached: int | None = self.__dict__.get("_n_unique")
+        if cached is None:
+            values = self.values
+            cached = int(np.count_nonzero(values[1:] != values[:-1]) + 1) if values.size else 0
+            self.__dict__["_n_unique"] = cached  # frozen: bypass __setattr__ for the cache
+        return cached
 
     def as_categorical(self) -> CategoricalCounts:
         """The distinct values as categories (for numerical columns with very few values)."""

@@ -210,6 +210,7 @@ def compare_tables(
     drift_share: float = DEFAULT_DRIFT_SHARE,
     id_column: str | None = None,
     summaries: bool = False,
+    drift: bool = True,
     workers: int | None = None,
 ) -> DatasetReport:
     """Data quality and drift of every column of ``current`` against ``reference``.
@@ -217,7 +218,8 @@ def compare_tables(
     ``columns`` maps the columns to compare to their kind (default: every column the two tables
     share, kind inferred from the reference's Arrow type). ``methods``/``thresholds`` override
     the default drift method per column; ``bounds`` declare valid ranges (default: the
-    reference's range). ``summaries=True`` also returns each column's mergeable summary.
+    reference's range). ``summaries=True`` also returns each column's mergeable summary;
+    ``drift=False`` computes data quality only.
     """
     if isinstance(reference, pa.Table):
         if columns is None:
@@ -238,14 +240,17 @@ def compare_tables(
     def compare(name: str) -> ColumnReport:
         ref = profile.columns[name]
         cur, mismatches = prepare_column(current.column(name), ref.kind)
-        drift = detect_drift(
-            name,
-            ref.data,
-            cur,
-            method=methods.get(name),
-            threshold=thresholds.get(name),
-            min_rows=min_rows,
-        )
+        if drift:
+            result = detect_drift(
+                name,
+                ref.data,
+                cur,
+                method=methods.get(name),
+                threshold=thresholds.get(name),
+                min_rows=min_rows,
+            )
+        else:
+            result = DriftResult(name, ref.kind, "", 0.0, None, None, ref.data.n, cur.n, "skipped")
         summary: Summary | None = None
         if isinstance(cur, NumericalValues):
             quality = numerical_quality(name, cur, bounds=ref.bounds, type_mismatches=mismatches)
@@ -260,7 +265,8 @@ def compare_tables(
             )
             if summaries:
                 summary = CategoricalSummary(cur)
-        return ColumnReport(name, ref.kind, quality, drift, distribution(ref.data, cur), summary)
+        shape = distribution(ref.data, cur) if drift else {}
+        return ColumnReport(name, ref.kind, quality, result, shape, summary)
 
     def duplicates() -> DatasetQuality:
         return dataset_quality(
