@@ -53,6 +53,7 @@ class SightlineConfig:
     defaults: ModelConfig = field(default_factory=lambda: ModelConfig("*"))
     alerting: Any = None  # the raw `alerting:` section, parsed by the alerting package
     doc: YamlDoc | None = None
+    reports: Any = None  # the raw `reports:` section, parsed by monitoring.report_schedule
 
     def model(self, name: str) -> ModelConfig:
         """The configuration of ``name``: its own, else the defaults."""
@@ -183,7 +184,7 @@ class _Parser:
 
     def config(self) -> SightlineConfig:
         root = self.mapping(self.doc.data, ())
-        self.known(root, {"defaults", "models", "alerting"}, ())
+        self.known(root, {"defaults", "models", "alerting", "reports"}, ())
         defaults = self.model(
             "*", self.mapping(root.get("defaults"), ("defaults",)), ("defaults",), None
         )
@@ -193,7 +194,9 @@ class _Parser:
             if not isinstance(name, str) or not name.strip():
                 raise self.fail(path, "a model name must be a non-empty string")
             models[name] = self.model(name, self.mapping(data, path), path, defaults)
-        return SightlineConfig(models, defaults, root.get("alerting"), self.doc)
+        return SightlineConfig(
+            models, defaults, root.get("alerting"), self.doc, reports=root.get("reports")
+        )
 
     def model(
         self, name: str, data: Mapping[str, Any], path: Location, defaults: ModelConfig | None

@@ -57,7 +57,11 @@ class EmailNotifier:
         self.context = context
 
     def send(self, notification: Notification) -> None:
-        message = email_message(notification, self.sender, self.to)
+        self.deliver(email_message(notification, self.sender, self.to))
+
+    def deliver(self, message: EmailMessage) -> None:
+        """Send a prepared message (a notification's, or a scheduled report's) through this
+        channel's SMTP server; its envelope recipients are the message's ``To``."""
         context = self.context or ssl.create_default_context()
         where = f"SMTP server {self.host}:{self.port}"
         try:
