@@ -99,6 +99,9 @@ class Settings:
     max_body_bytes: int = setting(
         64 * 1024 * 1024, "Largest ingest request body accepted (bytes).", minimum=1024
     )
+    report_max_rows: int = setting(
+        5_000_000, "Most predictions one report reads; a longer range is refused.", minimum=1
+    )
     log_level: str = setting(
         "info",
         "Log level of the server: debug, info, warning, error.",

@@ -31,7 +31,14 @@ from sightline.errors import (
 from sightline.monitoring import Clock, JobRunner, Scheduler
 from sightline.monitoring.alerts import Alerting, parse_alerting
 from sightline.monitoring.config import SightlineConfig, config_for
-from sightline.server import alerts_api, api, dashboard, debug_api, monitoring_api
+from sightline.server import (
+    alerts_api,
+    api,
+    dashboard,
+    debug_api,
+    monitoring_api,
+    reports_api,
+)
 from sightline.server.ingest import Ingestor
 from sightline.server.live_metrics import LiveMetrics
 from sightline.store import (
@@ -89,6 +96,7 @@ def create_app(
     alerting_config = parse_alerting(
         config.alerting, config.doc, ("alerting",), os.environ, settings.url
     )
+    report_schedules = reports_api.schedules_for(settings, config, alerting_config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -136,12 +144,18 @@ def create_app(
             config,
             alerting=alerting,
         )
+        app.state.reports = reports = reports_api.ReportService(
+            settings, report_schedules, app.state.services, clock=clock,
+            external_url=alerting_config.external_url,
+        )  # fmt: skip
         if start_scheduler:
             scheduler.start()
             alerting.start()
+            reports.start()
         try:
             yield
         finally:
+            reports.stop()
             scheduler.stop()
             alerting.stop()
             state.close()
@@ -158,6 +172,7 @@ def create_app(
     app.include_router(monitoring_api.router)
     app.include_router(alerts_api.router)
     app.include_router(debug_api.router)
+    app.include_router(reports_api.router)
     app.include_router(dashboard.router)
 
     @app.exception_handler(SightlineError)
