@@ -165,10 +165,21 @@ class JobRunner:
         """Compute ``window`` of ``model``; replaces any points it had. Never raises: a failure is
         recorded in the returned run (status ``error``, with the reason)."""
         monitor = monitor or self.monitor(model, granularity=window.granularity)
+        return self._run(model, monitor, window, trigger, self._compute)
+
+    def _run(
+        self,
+        model: str,
+        monitor: Monitor,
+        window: Window,
+        trigger: str,
+        work: Callable[[str, Monitor, Window], tuple[str, int]],
+    ) -> JobRun:
+        """Do ``work`` for one window under the lock, record the run, call the hook."""
         started = self.clock.now()
         with self._lock:
             try:
-                status, n_rows = self._compute(model, monitor, window)
+                status, n_rows = work(model, monitor, window)
                 error = ""
             except SightlineError as failure:
                 status, n_rows, error = "error", 0, str(failure)
@@ -240,43 +251,24 @@ class JobRunner:
         self, model: str, monitor: Monitor, window: Window, trigger: str = "rollup"
     ) -> JobRun:
         """Compute the coarse ``window`` of ``monitor`` from its fine windows' summaries."""
-        started = self.clock.now()
-        with self._lock:
-            try:
-                schema = self.predictions.schema(model)
-                if schema is None:
-                    raise SightlineError(f"model '{model}' has logged nothing yet")
-                config = self.config(model)
-                reference = self.references.get(schema, monitor.reference, window)
-                kinds = {
-                    n: k
-                    for n, k in monitored_columns(schema, config).items()
-                    if n in reference.table.column_names
-                }
-                points, summaries = rollup_window(
-                    self.metrics, model, monitor, window, reference, kinds, config.bounds
-                )
-                self.metrics.replace_window(model, monitor.name, window, points, summaries)
-                rows = max((p.n_rows for p in points if p.metric == "row_count"), default=0)
-                status, error = "ok", ""
-            except SightlineError as failure:
-                status, rows, error = "error", 0, str(failure)
-                log.warning("roll-up %s of model '%s' failed: %s", window, model, failure)
-            except Exception as failure:  # a bug must not stop the other windows and models
-                status, rows = "error", 0
-                error = f"internal error: {type(failure).__name__}: {failure}"
-                log.exception("roll-up %s of model '%s' failed", window, model)
-            run = JobRun(
-                model, monitor.name, window.granularity, window.start, window.end, status,
-                started, self.clock.now(), rows, error, trigger,
-            )  # fmt: skip
-            self.metrics.record_run(run)
-        if self.on_window is not None:
-            try:
-                self.on_window(model, monitor, window, run)
-            except Exception:
-                log.exception("after-window hook failed for model '%s'", model)
-        return run
+        return self._run(model, monitor, window, trigger, self._rollup)
+
+    def _rollup(self, model: str, monitor: Monitor, window: Window) -> tuple[str, int]:
+        schema = self.predictions.schema(model)
+        if schema is None:
+            raise SightlineError(f"model '{model}' has logged nothing yet")
+        config = self.config(model)
+        reference = self.references.get(schema, monitor.reference, window)
+        kinds = {
+            n: k
+            for n, k in monitored_columns(schema, config).items()
+            if n in reference.table.column_names
+        }
+        points, summaries = rollup_window(
+            self.metrics, model, monitor, window, reference, kinds, config.bounds
+        )
+        self.metrics.replace_window(model, monitor.name, window, points, summaries)
+        return "ok", max((p.n_rows for p in points if p.metric == "row_count"), default=0)
 
     # -- the computation ------------------------------------------------------------------------
 
