@@ -18,7 +18,6 @@ described in docs/configuration.md.
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -164,23 +163,11 @@ class _Parser:
     def fail(self, path: Location, message: str) -> ConfigError:
         return self.doc.error(path, message)
 
-    def mapping(self, value: object, path: Location) -> Mapping[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            raise self.fail(path, f"expected a mapping (key: value), got {type(value).__name__}")
-        return value
+    def mapping(self, value: Any, path: Location) -> Mapping[str, Any]:
+        return self.doc.mapping(value, path)
 
     def known(self, data: Mapping[str, Any], keys: set[str], path: Location) -> None:
-        for key in data:
-            if key not in keys:
-                close = difflib.get_close_matches(str(key), sorted(keys), n=1)
-                hint = (
-                    f"; did you mean '{close[0]}'?"
-                    if close
-                    else f"; known: {', '.join(sorted(keys))}"
-                )
-                raise self.fail((*path, key), f"unknown field '{key}'{hint}")
+        self.doc.known(data, keys, path)
 
     def config(self) -> SightlineConfig:
         root = self.mapping(self.doc.data, ())

@@ -13,7 +13,8 @@ parent that exists).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,26 @@ class YamlDoc:
                 return self.lines[parts]
             parts = parts[:-1]
         return self.lines.get(())
+
+    def mapping(self, value: object, path: Path) -> Mapping[str, Any]:
+        """``value`` as a mapping (None is an empty one), else an error at ``path``."""
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self.error(path, f"expected a mapping (key: value), got {type(value).__name__}")
+        return value
+
+    def known(self, data: Mapping[str, Any], keys: set[str], path: Path) -> None:
+        """An error at the first key of ``data`` not in ``keys``, with the closest known one."""
+        for key in data:
+            if key not in keys:
+                close = difflib.get_close_matches(str(key), sorted(keys), n=1)
+                hint = (
+                    f"; did you mean '{close[0]}'?"
+                    if close
+                    else f"; known: {', '.join(sorted(keys))}"
+                )
+                raise self.error((*path, key), f"unknown field '{key}'{hint}")
 
     def error(self, path: Path, message: str) -> ConfigError:
         """A ConfigError reading ``source:line: dotted.path: message``."""

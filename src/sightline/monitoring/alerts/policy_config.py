@@ -15,7 +15,6 @@ the routing tree, inhibition rules and delivery retries (see :mod:`.config` for 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -79,22 +78,10 @@ class PolicyParser:
         return None
 
     def mapping(self, value: Any, path: Location) -> Mapping[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, Mapping):
-            raise self.fail(path, f"expected a mapping (key: value), got {type(value).__name__}")
-        return value
+        return self.doc.mapping(value, path)
 
     def known(self, data: Mapping[str, Any], keys: set[str], path: Location) -> None:
-        for key in data:
-            if key not in keys:
-                close = difflib.get_close_matches(str(key), sorted(keys), n=1)
-                hint = (
-                    f"; did you mean '{close[0]}'?"
-                    if close
-                    else f"; known: {', '.join(sorted(keys))}"
-                )
-                raise self.fail((*path, key), f"unknown field '{key}'{hint}")
+        self.doc.known(data, keys, path)
 
     def strings(self, value: Any, path: Location) -> dict[str, str]:
         data = self.mapping(value, path)
