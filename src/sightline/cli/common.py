@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "print_table",
     "server_up",
     "settings_from",
+    "stores",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -107,6 +109,17 @@ def local_stores(settings: Settings) -> tuple[Any, Any]:
         predictions.close()
         raise
     return predictions, metrics
+
+
+@contextmanager
+def stores(settings: Settings) -> Iterator[tuple[Any, Any]]:
+    """The data directory's prediction and metric stores, closed on the way out."""
+    predictions, metrics = local_stores(settings)
+    try:
+        yield predictions, metrics
+    finally:
+        predictions.close()
+        metrics.close()
 
 
 def print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:

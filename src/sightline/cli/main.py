@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sightline.cli.ingest as ingest_command
 import sightline.cli.quarantine as quarantine_command
-from sightline.cli import alerts, monitoring, report
+from sightline.cli import alerts, keys, monitoring, report, reports
 from sightline.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -23,10 +23,10 @@ from sightline.cli.common import (
     EXIT_USAGE,
     add_location,
     api,
-    local_stores,
     print_table,
     server_up,
     settings_from,
+    stores,
 )
 from sightline.config import Settings
 from sightline.errors import (
@@ -62,12 +62,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     if server_up(settings):
         models = api(settings, "GET", "/v1/models")["models"]
     else:
-        predictions, metrics = local_stores(settings)
-        try:
+        with stores(settings) as (predictions, _metrics):
             models = [m.to_dict() for m in predictions.models()]
-        finally:
-            predictions.close()
-            metrics.close()
     if args.json:
         print(json.dumps(models, indent=2))
         return EXIT_OK
@@ -167,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_command.add_parser(sub)
     quarantine_command.add_parser(sub)
     alerts.add_parsers(sub)
+    reports.add_parsers(sub)
+    keys.add_parsers(sub)
     return parser
 
 

@@ -18,10 +18,10 @@ from sightline.cli.common import (
     EXIT_OK,
     add_location,
     api,
-    local_stores,
     print_table,
     server_up,
     settings_from,
+    stores,
 )
 from sightline.config import Settings
 from sightline.errors import ValidationError
@@ -86,8 +86,7 @@ def cmd_run(args: argparse.Namespace, trigger: str = "manual") -> int:
         runs = [_run_from_dict(r) for r in result["runs"]]
         rollups = [_run_from_dict(r) for r in result.get("rollups", [])]
     else:
-        predictions, metrics = local_stores(settings)
-        try:
+        with stores(settings) as (predictions, metrics):
             _known(predictions, args.model, settings)
             runner = _runner(settings, predictions, metrics)
             runs = runner.run_range(args.model, start, end, granularity, args.monitor, trigger)
@@ -97,9 +96,6 @@ def cmd_run(args: argparse.Namespace, trigger: str = "manual") -> int:
                 rollups = runner.rollup_range(
                     args.model, runs[0].window_start, runs[-1].window_end, chosen
                 )
-        finally:
-            predictions.close()
-            metrics.close()
     print_table(
         ["window_start", "window_end", "status", "rows", "seconds", "error"],
         [
@@ -134,16 +130,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
             params["monitor"] = args.monitor
         runs = api(settings, "GET", f"/v1/models/{args.model}/runs", params=params)["runs"]
     else:
-        predictions, metrics = local_stores(settings)
-        try:
+        with stores(settings) as (predictions, metrics):
             _known(predictions, args.model, settings)
             runs = [
                 r.to_dict()
                 for r in metrics.runs(args.model, limit=args.limit, monitor=args.monitor)
             ]
-        finally:
-            predictions.close()
-            metrics.close()
     if args.json:
         print(json.dumps(runs, indent=2))
         return EXIT_OK
@@ -184,8 +176,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         if args.granularity and args.granularity not in GRANULARITIES:
             known = ", ".join(GRANULARITIES)
             raise ValidationError(f"unknown granularity {args.granularity!r}; use one of {known}")
-        predictions, metrics = local_stores(settings)
-        try:
+        with stores(settings) as (predictions, metrics):
             _known(predictions, args.model, settings)
             granularity = args.granularity or (
                 _runner(settings, predictions, metrics)
@@ -209,9 +200,6 @@ def cmd_metrics(args: argparse.Namespace) -> int:
                     end=parse_time(args.end, "--to") if args.end else None,
                 )
             points = [{**p.to_dict(), "details": {}} for p in found]
-        finally:
-            predictions.close()
-            metrics.close()
     if args.json:
         print(json.dumps(points, indent=2))
         return EXIT_OK
@@ -256,8 +244,7 @@ def cmd_reference_upload(args: argparse.Namespace) -> int:
         return EXIT_OK
     from sightline.monitoring.references import conform_reference
 
-    predictions, metrics = local_stores(settings)
-    try:
+    with stores(settings) as (predictions, _metrics):
         schema = predictions.schema(args.model)
         if schema is None:
             raise ValidationError(
@@ -265,9 +252,6 @@ def cmd_reference_upload(args: argparse.Namespace) -> int:
             )
         conformed = conform_reference(schema, table)
         predictions.save_reference(args.model, args.name, conformed)
-    finally:
-        predictions.close()
-        metrics.close()
     columns = ", ".join(conformed.column_names)
     print(f"reference '{args.name}' of '{args.model}': {conformed.num_rows:,} rows ({columns})")
     return EXIT_OK
@@ -278,15 +262,11 @@ def cmd_reference_list(args: argparse.Namespace) -> int:
     if server_up(settings):
         references = api(settings, "GET", f"/v1/models/{args.model}/references")["references"]
     else:
-        predictions, metrics = local_stores(settings)
-        try:
+        with stores(settings) as (predictions, _metrics):
             references = [
                 {"name": n, "n_rows": r, "created_at": c.isoformat()}
                 for n, r, c in predictions.references(args.model)
             ]
-        finally:
-            predictions.close()
-            metrics.close()
     print_table(
         ["name", "rows", "uploaded"],
         [[r["name"], r["n_rows"], r["created_at"]] for r in references],

@@ -14,10 +14,10 @@ from sightline.cli.common import (
     EXIT_OK,
     add_location,
     api,
-    local_stores,
     print_table,
     server_up,
     settings_from,
+    stores,
 )
 
 __all__ = ["add_parser", "cmd_quarantine_list"]
@@ -32,12 +32,8 @@ def cmd_quarantine_list(args: argparse.Namespace) -> int:
         }
         records = api(settings, "GET", "/v1/quarantine", params=params)["records"]
     else:
-        predictions, metrics = local_stores(settings)
-        try:
+        with stores(settings) as (predictions, _metrics):
             records = [r.to_dict() for r in predictions.quarantined(args.model, args.limit)]
-        finally:
-            predictions.close()
-            metrics.close()
     if args.json:
         print(json.dumps(records, indent=2))
         return EXIT_OK
