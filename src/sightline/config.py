@@ -64,6 +64,17 @@ class Settings:
         "http://127.0.0.1:8000", "Where the SDK and the CLI find a running Sightline server."
     )
     api_key: str = setting("", "API key sent by the SDK and CLI (empty = none).")
+    auth: bool = setting(
+        False,
+        "Require API keys with scopes on the HTTP API and a login on the dashboard "
+        "(see docs/security.md).",
+    )
+    keys_file: str = setting(
+        "", "File of the API keys (hashed) and the session secret; empty = <data_dir>/keys.json."
+    )
+    session_hours: float = setting(
+        12.0, "How long a dashboard login lasts (hours).", minimum=0.01, maximum=24 * 90
+    )
     granularity: str = setting(
         "1h",
         "Default window length of monitors: 5m, 15m, 1h, 1d or 1w.",
@@ -176,6 +187,10 @@ class Settings:
     @property
     def state_store_url(self) -> str:
         return self.state_store or f"duckdb:///{self.data_dir / 'state.duckdb'}"
+
+    @property
+    def keys_path(self) -> Path:
+        return Path(self.keys_file) if self.keys_file else self.data_dir / "keys.json"
 
 
 def _parse(kind: Any, raw: str, where: str) -> Any:

@@ -34,6 +34,7 @@ from sightline.monitoring.config import SightlineConfig, config_for
 from sightline.server import (
     alerts_api,
     api,
+    auth,
     dashboard,
     debug_api,
     monitoring_api,
@@ -174,6 +175,7 @@ def create_app(
     app.include_router(debug_api.router)
     app.include_router(reports_api.router)
     app.include_router(dashboard.router)
+    auth.install(app, settings)  # API keys and the dashboard login when settings.auth is on
 
     @app.exception_handler(SightlineError)
     async def sightline_error(request: Request, error: SightlineError) -> JSONResponse:
