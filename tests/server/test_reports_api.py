@@ -80,7 +80,10 @@ def test_the_html_report_is_a_standalone_page(seeded: TestClient):
         'inline; filename="churn-20260303T0000-20260304T0000.html"'
     )
     page = response.text
-    assert "<title>churn: 2026-03-03 – 2026-03-04 UTC · reference production:" in page
+    assert (
+        "<title>churn: 2026-03-03 – 2026-03-04 UTC · vs production data 2026-03-02 – 2026-03-03"
+        "</title>"
+    ) in page
     assert "<script src=" not in page  # self-contained: works offline
 
 

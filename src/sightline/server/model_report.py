@@ -90,7 +90,7 @@ class ModelReport:
         )
 
     def to_html(self) -> str:
-        title = f"{self.title} · reference {self.reference}"
+        title = f"{self.title} · vs {describe_reference(self.reference)}"
         return render_html(self.report.comparison, title=title)
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +106,24 @@ class ModelReport:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, allow_nan=False, default=str)
+
+
+def describe_reference(source: str) -> str:
+    """A reference's source for people: ``dataset:default`` → ``dataset 'default'``,
+    ``production:<start>/<end>`` → ``production data 2026-03-02 – 2026-03-03``."""
+    kind, _, rest = source.partition(":")
+    if kind == "dataset":
+        return f"dataset '{rest}'"
+    prefix = {"production": "production data", "window": "production data"}.get(kind, kind)
+    if kind == "version":  # version:<name>:<start>/<end>
+        name, _, rest = rest.partition(":")
+        prefix = f"version {name},"
+    start, _, end = rest.partition("/")
+    try:
+        span = f"{_when(datetime.fromisoformat(start))} – {_when(datetime.fromisoformat(end))}"
+    except ValueError:
+        return source
+    return f"{prefix} {span}"
 
 
 def _when(ts: datetime) -> str:

@@ -41,7 +41,7 @@ from sightline.monitoring.report_schedule import (
     ReportScheduler,
     parse_reports,
 )
-from sightline.schema import Window, floor_time, parse_time
+from sightline.schema import ColumnRole, Window, floor_time, parse_time
 from sightline.server import dashboard
 from sightline.server.model_report import EmptyRangeError, ModelReport, model_report
 
@@ -278,7 +278,10 @@ def _form(request: Request, model: str, values: dict[str, Any], error: str = "")
         "model": model,
         "info": info,
         "values": {**defaults, **{k: v for k, v in values.items() if v}},
-        "segment_columns": [*info.schema.feature_names, "model_version"],
+        "segment_columns": [  # numbers would split into one segment per value
+            *(c.name for c in info.schema.features if c.role is ColumnRole.CATEGORICAL),
+            "model_version",
+        ],
         "references": [name for name, _, _ in svc.predictions.references(model)],
         "quick": quick,
         "error": error,
