@@ -117,6 +117,11 @@ class RowFilter:
             )
         return cls(column, op, _convert(raw, kind, text, field))
 
+    @property
+    def value_text(self) -> str:
+        """The value as written in a filter (empty for ``missing`` and ``present``)."""
+        return _format(self.value)
+
     def __str__(self) -> str:
         name = self.column
         if (
@@ -130,7 +135,7 @@ class RowFilter:
             return name + MISSING
         if self.op == "present":
             return name + PRESENT
-        return f"{name}{self.op}{_format(self.value)}"
+        return f"{name}{self.op}{self.value_text}"
 
 
 def _split_column(text: str, columns: Mapping[str, str], field: str) -> tuple[str, str]:

@@ -32,6 +32,7 @@ from sightline.monitoring import Clock, JobRunner, Scheduler
 from sightline.monitoring.alerts import Alerting, parse_alerting
 from sightline.monitoring.config import SightlineConfig, config_for
 from sightline.server import (
+    alert_pages,
     alerts_api,
     api,
     auth,
@@ -173,6 +174,7 @@ def create_app(
     app.include_router(monitoring_api.router)
     app.include_router(alerts_api.router)
     app.include_router(debug_api.router)
+    app.include_router(alert_pages.router)  # before the dashboard's /static/{name}
     app.include_router(reports_api.router)
     app.include_router(dashboard.router)
     auth.install(app, settings)  # API keys and the dashboard login when settings.auth is on
