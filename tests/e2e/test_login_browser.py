@@ -5,6 +5,7 @@ the session. Screenshots: artifacts/screenshots/login.png and report.png."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,11 +16,21 @@ import pytest
 
 from sightline.sdk import Client
 from sightline.store.keys import KeyStore
-from tests.conftest import require
+from tests.conftest import ROOT, require
 from tests.e2e.conftest import ServerProcess
-from tests.e2e.test_dashboard_browser import ARGS, CHROMIUM, SHOTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = os.environ.get("SIGHTLINE_CHROMIUM", "/usr/bin/chromium")
+ARGS = [  # the flags of tests/e2e/test_dashboard_browser.py
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SHOTS = ROOT / "artifacts" / "screenshots"
 
 
 @pytest.fixture

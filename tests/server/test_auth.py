@@ -198,6 +198,19 @@ def test_the_keys_file_holds_hashes_only(auth_settings: Settings, keys: Keys):
     assert stat.S_IMODE(auth_settings.keys_path.stat().st_mode) == 0o600
 
 
+def test_a_damaged_keys_file_is_reported_not_guessed(
+    secured: TestClient, keys: Keys, auth_settings: Settings
+):
+    auth_settings.keys_path.write_text("{not json")
+
+    response = secured.get("/v1/models", headers=keys.header("root"))
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "ConfigError"
+    assert f"the keys file {auth_settings.keys_path} is damaged" in response.json()["message"]
+    assert secured.get("/healthz").status_code == 200  # public paths still answer
+
+
 def test_without_auth_nothing_changes(client: TestClient):
     assert client.get("/v1/models").status_code == 200
     response = client.post("/v1/ingest", json={"records": traffic(DAY0, 3)})

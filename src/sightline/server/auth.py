@@ -38,6 +38,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sightline.config import Settings
+from sightline.errors import SightlineError
 from sightline.server import dashboard
 from sightline.store.keys import ApiKey, KeyStore
 
@@ -163,37 +164,20 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         connection = HTTPConnection(scope)
-        method = scope.get("method", "GET")
-        path = scope["path"]
+        method, path = scope.get("method", "GET"), scope["path"]
         needed = required_scope(method, path)
-        key, via, problem = self.auth.authenticate(connection)
-        refusal: Response | None = None
-        if needed is not None and key is None:
-            if _is_page(method, path, connection.headers.get("accept", "")):
-                target = path + (
-                    f"?{scope['query_string'].decode()}" if scope["query_string"] else ""
-                )
-                refusal = RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
-            else:
-                refusal = JSONResponse(
-                    {"error": "Unauthorized", "message": problem},
-                    401,
-                    headers={"www-authenticate": 'Bearer realm="sightline"'},
-                )
-        elif needed is not None and key is not None and not key.allows(needed):
-            refusal = JSONResponse(
-                {
-                    "error": "Forbidden",
-                    "message": f"the API key '{key.name}' (scopes: {', '.join(key.scopes)}) "
-                    f"lacks the '{needed}' scope that {method} {path} needs",
-                },
-                403,
-            )
-        if refusal is not None:
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
+        try:
+            key, via, problem = self.auth.authenticate(connection)
+        except SightlineError as error:  # e.g. a damaged keys file: say so, never guess
+            log.error("cannot check API keys: %s", error)
+            if needed is not None:
+                body = {"error": type(error).__name__, "message": str(error)}
+                await self._refuse(JSONResponse(body, 503), scope, receive, send)
                 return
-            await refusal(scope, receive, send)
+            key, via, problem = None, "", ""
+        refusal = self.refusal(connection, needed, key, problem)
+        if refusal is not None:
+            await self._refuse(refusal, scope, receive, send)
             return
         scope.setdefault("state", {})["api_key"] = key
         token = _session_user.set(key.name if key is not None and via == "session" else None)
@@ -201,6 +185,40 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
         finally:
             _session_user.reset(token)
+
+    @staticmethod
+    def refusal(
+        connection: HTTPConnection, needed: str | None, key: ApiKey | None, problem: str
+    ) -> Response | None:
+        """The answer to a request its key does not allow (None when it may go on)."""
+        if needed is None:
+            return None
+        scope = connection.scope
+        method, path = scope.get("method", "GET"), scope["path"]
+        if key is None:
+            if _is_page(method, path, connection.headers.get("accept", "")):
+                query = scope["query_string"].decode()
+                target = path + (f"?{query}" if query else "")
+                return RedirectResponse(f"/login?next={quote(target, safe='')}", 303)
+            return JSONResponse(
+                {"error": "Unauthorized", "message": problem},
+                401,
+                headers={"www-authenticate": 'Bearer realm="sightline"'},
+            )
+        if not key.allows(needed):
+            message = (
+                f"the API key '{key.name}' (scopes: {', '.join(key.scopes)}) lacks the "
+                f"'{needed}' scope that {method} {path} needs"
+            )
+            return JSONResponse({"error": "Forbidden", "message": message}, 403)
+        return None
+
+    @staticmethod
+    async def _refuse(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await response(scope, receive, send)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
