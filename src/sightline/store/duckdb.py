@@ -242,10 +242,17 @@ class DuckDBPredictionStore:
             f" AS target, arg_max(ts, received_at) AS ts FROM {_feedback(model_id)}"
             " WHERE request_id IN (SELECT request_id FROM p) GROUP BY request_id)"
             f" SELECT p.*, {target} AS target, f.ts AS feedback_ts FROM p"
-            " LEFT JOIN f ON p.request_id = f.request_id ORDER BY p.ts"
+            " LEFT JOIN f ON p.request_id = f.request_id"
+        )
+        plain = (
+            f"SELECT *, NULL::{SQL_TYPES[schema.target.type] if schema.target else 'VARCHAR'}"
+            f" AS target, NULL::TIMESTAMP AS feedback_ts FROM {_predictions(model_id)} p"
+            f" WHERE p.ts >= ? AND p.ts < ?{version}"
         )
         with self.db.reading() as con:
-            return con.sql(sql, params=params).to_arrow_table()
+            # Without any ground truth yet (common for fresh windows), skip the join.
+            labelled = con.execute(f"SELECT count(*) FROM {_feedback(model_id)}").fetchall()[0][0]
+            return con.sql(sql if labelled else plain, params=params).to_arrow_table()
 
     def rows(self, model: str, query: RowQuery) -> RowsPage:
         model_id, schema = self._model(model)
