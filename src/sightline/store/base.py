@@ -221,7 +221,7 @@ class PredictionStore(Protocol):
 
     def read_window(self, model: str, window: Window, model_version: str | None = None) -> pa.Table:
         """Predictions with ``window.start <= ts < window.end``, joined with their latest
-        feedback (``target``, ``feedback_ts``) as an Arrow table."""
+        feedback (``target``, ``feedback_ts``) as an Arrow table, in no particular order."""
         ...
 
     def rows(self, model: str, query: RowQuery) -> RowsPage:
