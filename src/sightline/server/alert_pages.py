@@ -351,6 +351,9 @@ def _moved_text(column: str, moved: dict[str, Any]) -> tuple[str, list[str]]:
 def _feature_view(model: str, move: ColumnMove, rows_params: dict[str, str]) -> dict[str, Any]:
     moved = []
     for entry in move.moved:
+        change = entry.get("change")
+        if isinstance(change, int | float) and abs(change) < 0.005:
+            continue  # under half a point: nothing moved there
         text, filters = _moved_text(move.column, entry)
         params = [*rows_params.items(), *(("filter", f) for f in filters)]
         moved.append({"text": text, "url": debug_url(model, params) if rows_params else ""})
