@@ -53,6 +53,10 @@ QUARANTINE_COLUMNS = (
 )
 
 
+#: DuckDB memory limit of the prediction store unless its URL sets ``memory_limit``.
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
 def quote(name: str) -> str:
     """A SQL identifier for any column name."""
     return '"' + name.replace('"', '""') + '"'
@@ -109,7 +113,8 @@ class DuckDBPredictionStore:
     ``memory_limit``)."""
 
     def __init__(self, path: Path, options: dict[str, str] | None = None):
-        self.db = Database(path, options)
+        # DuckDB caches up to 80 % of the machine's memory by default; a collector should not.
+        self.db = Database(path, {"memory_limit": DEFAULT_MEMORY_LIMIT, **(options or {})})
         with self.db.transaction() as con:
             con.execute(
                 "CREATE TABLE IF NOT EXISTS sl_models (name VARCHAR PRIMARY KEY, id INTEGER,"
