@@ -204,3 +204,26 @@ def test_scripts_are_served(client: TestClient) -> None:
         response = client.get(f"/static/{name}")
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/javascript")
+
+
+def test_the_list_carries_what_alerts_js_compares_to_reload(client: TestClient) -> None:
+    """alerts.js reloads the list when the signature of GET /v1/alerts differs from the
+    page's: the page must carry exactly what the script computes from the API."""
+    page = client.get("/alerts").text
+    found = re.search(r'data-signature="([^"]*)"', page)
+    assert found is not None
+    alerts = client.get("/v1/alerts").json()["alerts"]
+    expected = " ".join(
+        sorted(
+            f"{a['fingerprint']}:{a['state']}:{1 if a['acked_at'] else 0}"
+            for a in alerts
+            if a["state"] in ("pending", "firing", "resolved")
+        )
+    )
+    assert found.group(1) == expected
+    assert len(expected.split()) == 2
+    fingerprint = alerts[0]["fingerprint"]
+    assert client.post(f"/v1/alerts/{fingerprint}/ack", json={"by": "x"}).status_code == 200
+    again = re.search(r'data-signature="([^"]*)"', client.get("/alerts").text)
+    assert again is not None
+    assert again.group(1) != found.group(1)

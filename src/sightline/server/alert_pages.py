@@ -216,6 +216,7 @@ def alerts_page(request: Request, model: str | None = None) -> HTMLResponse:
         for s in engine.silences()
     ]
     matchers = request.query_params.getlist("silence")
+    signature = alerts_signature(i.to_dict() for i in instances)
     return render(
         request,
         "alerts.html",
@@ -227,8 +228,20 @@ def alerts_page(request: Request, model: str | None = None) -> HTMLResponse:
         resolved=resolved,
         silences=silences,
         silence_matchers=matchers or ([f"model={model}"] if model else []),
+        signature=signature,
         now=now,
     )
+
+
+def alerts_signature(alerts: Any) -> str:
+    """What the alert list shows, in short: alerts.js compares it with ``GET /v1/alerts`` and
+    reloads the list when it changed (the same function of the same fields as the script's)."""
+    shown = sorted(
+        f"{a['fingerprint']}:{a['state']}:{1 if a.get('acked_at') else 0}"
+        for a in alerts
+        if a["state"] in ("pending", "firing", "resolved")
+    )
+    return " ".join(shown)
 
 
 def _silenced(matchers: tuple[Matcher, ...], instances: list[AlertInstance]) -> int:

@@ -110,6 +110,34 @@
     });
   });
 
+  // -- the alert list updates itself ------------------------------------------------------
+
+  const list = document.getElementById("alerts-page");
+  if (list) {
+    const signature = (alerts) => alerts
+      .filter((a) => ["pending", "firing", "resolved"].includes(a.state))
+      .map((a) => a.fingerprint + ":" + a.state + ":" + (a.acked_at ? 1 : 0))
+      .sort().join(" ");
+    const idle = () => {
+      // Never reload under someone typing or choosing: only when nothing is being edited.
+      const active = document.activeElement;
+      return !active || !active.matches("input, textarea, select");
+    };
+    window.setInterval(async () => {
+      if (document.hidden || !idle()) return;
+      const model = list.dataset.model;
+      try {
+        const response = await fetch("/v1/alerts" + (model ? "?model=" + encodeURIComponent(model) : ""),
+          { credentials: "same-origin" });
+        if (!response.ok) return;
+        const body = await response.json();
+        if (signature(body.alerts) !== list.dataset.signature) window.location.reload();
+      } catch (error) {
+        // The server is restarting or unreachable: try again at the next tick.
+      }
+    }, 30000);
+  }
+
   // -- distributions ------------------------------------------------------------------------
 
   const data = document.getElementById("charts-data");
