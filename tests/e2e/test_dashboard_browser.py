@@ -76,16 +76,16 @@ def test_model_page_draws_charts_and_keeps_the_range_in_the_url(
     page.get_by_role("link", name="pricing").click()
     page.wait_for_url("**/models/pricing")
     page.wait_for_function("document.getElementById('model').dataset.loaded === 'true'")
-    assert page.locator(".js-plotly-plot").count() == 4
-    assert page.locator("#chart-drift .scatterlayer .trace").count() >= 2
-    page.wait_for_selector("#latest tbody tr td")
-    assert "price" in page.locator("#latest").inner_text()
-    page.screenshot(path=str(SHOTS / "model.png"), full_page=True)
+    for chart in ("volume", "drift", "prediction", "heatmap"):
+        assert page.locator(f"#chart-{chart}.js-plotly-plot").count() == 1, chart
+    assert page.locator("#chart-heatmap .hm").count() == 1
+    assert "price" in page.locator("#columns").inner_text()
+    page.screenshot(path=str(SHOTS / "pricing-model.png"), full_page=True)
 
-    page.get_by_role("button", name="24 hours").click()
-    page.wait_for_url("**/models/pricing?range=1d")
+    page.get_by_role("link", name="24 hours").click()
+    page.wait_for_url("**/models/pricing?range=24h")
     page.wait_for_function("document.getElementById('model').dataset.loaded === 'true'")
-    bars = page.evaluate("document.getElementById('chart-rows').data[0].x.length")
+    bars = page.evaluate("document.getElementById('chart-volume').data[0].x.length")
     assert 20 <= bars <= 25  # one day of hourly windows, not two
-    page.screenshot(path=str(SHOTS / "model-24h.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "pricing-model-24h.png"), full_page=True)
     assert errors == []

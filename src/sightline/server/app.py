@@ -37,6 +37,7 @@ from sightline.server import (
     api,
     auth,
     dashboard,
+    dashboard_api,
     debug_api,
     monitoring_api,
     reports_api,
@@ -175,6 +176,7 @@ def create_app(
     app.include_router(alerts_api.router)
     app.include_router(debug_api.router)
     app.include_router(alert_pages.router)  # before the dashboard's /static/{name}
+    app.include_router(dashboard_api.router)
     app.include_router(reports_api.router)
     app.include_router(dashboard.router)
     auth.install(app, settings)  # API keys and the dashboard login when settings.auth is on

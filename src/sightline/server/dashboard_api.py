@@ -1,0 +1,771 @@
+"""The dashboard's JSON API: what the pages need that the metric and alert APIs do not answer in
+one request. Every time series of the pages comes from ``GET /v1/models/{model}/metrics``
+(``format=series``) or from these:
+
+GET /v1/dashboard/overview                 every model: health, last window, volume sparkline,
+                                           open alerts
+GET /v1/models/{model}/dashboard           the model page's view (range and granularity
+                                           resolved), its choices (monitors, granularities,
+                                           versions and segments present), the columns with
+                                           their last window, what the model has (labels,
+                                           estimates, service events), health
+GET /v1/models/{model}/dashboard/series    metric series with detail fields as arrays
+                                           (``fields=threshold&fields=method``, ``lower``, ...)
+GET /v1/models/{model}/dashboard/issues    data quality per window: the worst column's missing,
+                                           out-of-range and unseen shares, duplicates, schema
+                                           changes
+GET /v1/models/{model}/dashboard/feature   one column in one window: drift with both binned
+                                           distributions, the method and why, the column's
+                                           statistics; the windows before and after
+
+The view parameters are those of the model page's URL: ``range`` (``24h``, ``7d`` (default),
+``30d``, ``90d``, ``1y``, ``all``) or ``start``/``end``; ``granularity`` (the monitor's or a
+coarser roll-up; default: the finest that keeps the range under :data:`MAX_WINDOWS` windows);
+``version`` (``""`` all versions together); ``segment`` (``""`` all data, or ``key=value``);
+``monitor``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from sightline.errors import NotFoundError, SightlineError, ValidationError
+from sightline.monitoring.jobs import monitored_columns
+from sightline.monitoring.points import (
+    CLASSIFICATION_METRICS,
+    ESTIMATED_METRICS,
+    REGRESSION_METRICS,
+)
+from sightline.monitoring.rollups import coarser
+from sightline.schema import GRANULARITIES, Window, parse_time
+from sightline.schema.monitors import Monitor
+from sightline.schema.points import parse_segment
+from sightline.server.explanations import is_test, method_explanation
+from sightline.server.health import alert_summary, last_run, model_health, overview_entry
+from sightline.store import ModelInfo
+
+__all__ = [
+    "RANGES",
+    "View",
+    "feature_window",
+    "model_summary",
+    "overview",
+    "resolve_view",
+    "router",
+    "view_choices",
+]
+
+router = APIRouter(tags=["dashboard"])
+
+#: The ranges the pages offer, as (key, label, length); ``None`` = all data.
+RANGES: list[tuple[str, str, timedelta | None]] = [
+    ("24h", "24 hours", timedelta(hours=24)),
+    ("7d", "7 days", timedelta(days=7)),
+    ("30d", "30 days", timedelta(days=30)),
+    ("90d", "90 days", timedelta(days=90)),
+    ("1y", "1 year", timedelta(days=365)),
+    ("all", "All", None),
+]
+DEFAULT_RANGE = "7d"
+#: The automatic granularity is the finest that gives at most this many windows in the range.
+MAX_WINDOWS = 2500
+#: How far back (from the range's end) the pages look for recent slices and metrics.
+RECENT = timedelta(days=8)
+#: A custom range of fewer windows than this is shown as a highlight in a wider range.
+FOCUS_WINDOWS = 24
+#: Data-quality metrics of the issues panel: per column (the worst is kept) and whole-table.
+ISSUE_METRICS = (
+    "missing_share", "out_of_range_share", "unseen_share", "duplicated_rows_share",
+    "schema_changes",
+)  # fmt: skip
+#: What tells whether a model has ground truth, and its task (these are rolled up).
+REALIZED = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
+PRESENCE_METRICS = ("label_coverage", "accuracy", "mae")
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def _fast_json(body: Any) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
+    )
+
+
+def model_info(svc: Any, model: str) -> ModelInfo:
+    info: ModelInfo | None = next((m for m in svc.predictions.models() if m.name == model), None)
+    if info is None:
+        raise NotFoundError(f"model '{model}' has logged nothing yet")
+    return info
+
+
+def _time(value: str | None, name: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        return parse_time(value, name)
+    except ValidationError as error:
+        raise ValidationError(error.message, field=name) from None
+
+
+# -- the view: range, granularity, slice ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class View:
+    """What a page shows: one monitor's windows of one granularity, over a time range, for
+    one slice (all data, a model version, or a segment value)."""
+
+    monitor: Monitor
+    granularity: str
+    granularities: tuple[str, ...]
+    range: str  # a key of RANGES, or "custom" (start/end given)
+    start: datetime | None
+    end: datetime | None
+    version: str = ""
+    segment_key: str = ""
+    segment_value: str = ""
+    auto_granularity: bool = False
+    focus_start: datetime | None = None
+    focus_end: datetime | None = None
+    default_monitor: bool = True  # the model's first monitor (the pages' default)
+
+    @property
+    def segment(self) -> str:
+        return f"{self.segment_key}={self.segment_value}" if self.segment_key else ""
+
+    @property
+    def rollup(self) -> bool:
+        return self.granularity != self.monitor.granularity
+
+    def filters(self, granularity: str | None = None) -> dict[str, Any]:
+        """Keyword filters of the metric store's queries for this view."""
+        return {
+            "granularity": granularity or self.granularity,
+            "monitor": self.monitor.name,
+            "start": self.start,
+            "end": self.end,
+            "model_version": self.version,
+            "segment_key": self.segment_key,
+            "segment_value": self.segment_value,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "monitor": self.monitor.name,
+            "monitor_granularity": self.monitor.granularity,
+            "granularity": self.granularity,
+            "granularities": list(self.granularities),
+            "auto_granularity": self.auto_granularity,
+            "rollup": self.rollup,
+            "range": self.range,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "version": self.version,
+            "segment": self.segment,
+            "focus_start": self.focus_start.isoformat() if self.focus_start else None,
+            "focus_end": self.focus_end.isoformat() if self.focus_end else None,
+        }
+
+
+def resolve_view(
+    svc: Any,
+    info: ModelInfo,
+    *,
+    monitor: str | None = None,
+    granularity: str | None = None,
+    range: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    version: str = "",
+    segment: str = "",
+    now: datetime | None = None,
+) -> View:
+    """The view the parameters of a page (or request) describe, checked, with the defaults
+    filled in. Relative ranges end now; ``start``/``end`` make a custom range."""
+    try:
+        chosen = svc.runner.monitor(info.name, monitor or None)
+    except SightlineError as error:
+        raise ValidationError(str(error), field="monitor") from None
+    choices = (chosen.granularity, *coarser(chosen.granularity))
+    if granularity and granularity not in choices:
+        raise ValidationError(
+            f"granularity {granularity!r} is not offered for monitor '{chosen.name}'"
+            f" ({chosen.granularity} windows); use one of {', '.join(choices)}",
+            field="granularity",
+        )
+    if version == "*":
+        raise ValidationError("choose one version, or '' for all versions", field="version")
+    key, value = parse_segment(segment)
+    if segment and (key is None or value is None):
+        raise ValidationError(
+            "choose one segment value, as key=value, or '' for all data", field="segment"
+        )
+    if version and segment:
+        raise ValidationError(
+            "points are computed per model version or per segment value, not per both: choose"
+            " one of version and segment",
+            field="segment",
+        )
+    now = now or datetime.now(UTC)
+    first, last = _time(start, "start"), _time(end, "end")
+    if first is not None or last is not None:
+        range_key = "custom"
+    else:
+        known = {k for k, _, _ in RANGES} | {"1d"}
+        if range and range not in known:
+            raise ValidationError(
+                f"unknown range {range!r}; use one of {', '.join(k for k, _, _ in RANGES)}",
+                field="range",
+            )
+        range_key = "24h" if range == "1d" else (range or DEFAULT_RANGE)
+        length = next(length for k, _, length in RANGES if k == range_key)
+        first = now - length if length is not None else None
+    if first is not None and last is not None and last <= first:
+        raise ValidationError("'end' must be after 'start'", field="end")
+    focus: tuple[datetime | None, datetime | None] = (None, None)
+    step = timedelta(seconds=GRANULARITIES[chosen.granularity])
+    if range_key == "custom" and first and last and last - first < FOCUS_WINDOWS * step:
+        # A few windows (an alert's link): show them highlighted, with the day around them.
+        focus = (first, last)
+        first, last = first - FOCUS_WINDOWS * step, last + FOCUS_WINDOWS // 2 * step
+    auto = not granularity
+    if auto:
+        span_start = first or info.first_ts or now
+        span = ((last or now) - span_start).total_seconds()
+        granularity = next(
+            (g for g in choices if span / GRANULARITIES[g] <= MAX_WINDOWS), choices[-1]
+        )
+    assert granularity is not None
+    return View(
+        chosen, granularity, choices, range_key, first, last, version, key or "", value or "",
+        auto, *focus, chosen.name == svc.runner.monitors(info.name)[0].name,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ViewParams:
+    """The view parameters of a request, as given."""
+
+    monitor: str | None = None
+    granularity: str | None = None
+    range: str | None = None
+    start: str | None = None
+    end: str | None = None
+    version: str = ""
+    segment: str = ""
+
+    def resolve(self, svc: Any, info: ModelInfo) -> View:
+        return resolve_view(svc, info, **self.__dict__)
+
+
+def view_params(
+    monitor: str | None = None,
+    granularity: str | None = None,
+    range: Annotated[str | None, Query(description="24h, 7d, 30d, 90d, 1y or all")] = None,
+    start: Annotated[str | None, Query(description="ISO 8601 or epoch seconds")] = None,
+    end: str | None = None,
+    version: Annotated[str, Query(description="'' all versions together, or one")] = "",
+    segment: Annotated[str, Query(description="'' all data, or key=value")] = "",
+) -> ViewParams:
+    return ViewParams(monitor, granularity, range, start, end, version, segment)
+
+
+Params = Annotated[ViewParams, Depends(view_params)]
+
+
+# -- the overview ---------------------------------------------------------------------------------
+
+
+def overview(svc: Any) -> list[dict[str, Any]]:
+    """Every model's overview entry (see :func:`sightline.server.health.overview_entry`)."""
+    return [
+        overview_entry(info, svc.runner, svc.metrics, svc.alerting)
+        for info in svc.predictions.models()
+    ]
+
+
+@router.get("/v1/dashboard/overview")
+def get_overview(request: Request) -> Response:
+    """Every model with its health (ok, warning, firing, unknown, and why), last computed
+    window, open alerts and the row counts of its last week of windows."""
+    return _fast_json({"models": overview(_services(request))})
+
+
+# -- the model page -------------------------------------------------------------------------------
+
+
+def _lookups(svc: Any, info: ModelInfo, view: View) -> list[dict[str, Any]]:
+    """Where to look for what exists in a view's range, cheaply: the monitor's own windows of
+    the last :data:`RECENT` of the range before the last computed window (a recent time range
+    reads few blocks of the store), and the coarsest roll-up over the whole range (few
+    points). Without a roll-up, the monitor's windows over the whole range."""
+    monitor = view.monitor
+    rollups = coarser(monitor.granularity)
+    run = last_run(svc.metrics, info.name, monitor)
+    end = view.end or datetime.now(UTC)
+    if run is not None:
+        end = min(end, run.window_end)
+    recent = end - RECENT if view.start is None else max(view.start, end - RECENT)
+    fine = {"granularity": monitor.granularity, "monitor": monitor.name, "end": view.end}
+    if not rollups:
+        return [{**fine, "start": view.start}]
+    coarse = {"granularity": rollups[-1], "monitor": monitor.name, "end": view.end}
+    return [{**fine, "start": recent}, {**coarse, "start": view.start}]
+
+
+def view_choices(svc: Any, info: ModelInfo, view: View) -> dict[str, Any]:
+    """The filter choices of a page: the model's monitors, the versions (logged) and segment
+    values (with points in the view's range), and the last window of the view's slice."""
+    versions = {v for v, _ in svc.predictions.versions(info.name) if v}
+    segments: dict[str, set[str]] = {}
+    lookups = _lookups(svc, info, view)
+    for where in lookups:
+        slices = svc.metrics.query_table(info.name, metrics=["row_count"], **where)
+        keys = pa.table(
+            [slices.column(k) for k in ("model_version", "segment_key", "segment_value")],
+            names=["version", "key", "value"],
+        )
+        distinct = keys.group_by(["version", "key", "value"]).aggregate([]).to_pydict()
+        for version, key, value in zip(*distinct.values(), strict=True):
+            if version:
+                versions.add(version)
+            if key:
+                segments.setdefault(key, set()).add(value)
+    latest = _latest(svc, info, view, lookups[0])
+    if latest is None and lookups[0]["start"] != view.start:  # nothing recent: look further
+        latest = _latest(svc, info, view, {**lookups[0], "start": view.start})
+    if view.version:
+        versions.add(view.version)
+    if view.segment_key:
+        segments.setdefault(view.segment_key, set()).add(view.segment_value)
+    return {
+        "monitors": [
+            {
+                "name": m.name,
+                "granularity": m.granularity,
+                "drift_share": m.drift_share,
+                "segments": list(m.segments),
+                "suites": sorted(m.suites),
+            }
+            for m in svc.runner.config(info.name).monitors
+        ],
+        "versions": sorted(versions),
+        "segments": [{"key": k, "values": sorted(v)} for k, v in sorted(segments.items())],
+        "latest": latest,
+    }
+
+
+def _latest(svc: Any, info: ModelInfo, view: View, where: dict[str, Any]) -> datetime | None:
+    """The start of the view slice's last window (of the monitor's) in ``where``."""
+    rows = svc.metrics.query_table(
+        info.name,
+        metrics=["row_count"],
+        column="",
+        model_version=view.version,
+        segment_key=view.segment_key,
+        segment_value=view.segment_value,
+        **where,
+    )
+    last = pc.max(rows.column("window_start")).as_py() if rows.num_rows else None
+    return last.replace(tzinfo=UTC) if last is not None else None
+
+
+def model_summary(svc: Any, info: ModelInfo, view: View) -> dict[str, Any]:
+    """What the model page needs besides its series: the view resolved, the filter choices,
+    what exists in the range, the columns with the last window's values, health and alerts."""
+    model = info.name
+    monitor = view.monitor
+    config = svc.runner.config(model)
+    fine = view.filters(monitor.granularity)
+    choices = view_choices(svc, info, view)
+    latest = choices.pop("latest")
+    slice_filter = {
+        "model_version": view.version,
+        "segment_key": view.segment_key,
+        "segment_value": view.segment_value,
+    }
+    found: set[str] = set()
+    lookups = _lookups(svc, info, view)
+    for where in lookups:
+        present = svc.metrics.query_table(
+            model, metrics=list(PRESENCE_METRICS), column="", **where, **slice_filter
+        )
+        found |= set(pc.unique(present.column("metric")).to_pylist())
+    if view.version or view.segment_key:  # service health is computed for all traffic only
+        slice_filter = {"model_version": "", "segment_key": "", "segment_value": ""}
+    events = svc.metrics.query_table(
+        model, metrics=["event_count"], column="", **lookups[0], **slice_filter
+    )
+    if events.num_rows:
+        found.add("event_count")
+    task = config.task or (
+        "classification" if "accuracy" in found else "regression" if "mae" in found else None
+    )
+    quality = {
+        "task": task,
+        "labels": "label_coverage" in found,
+        "realized": list(REALIZED.get(task or "", ())),
+        # CBPE estimates are classification metrics, computed while there is a score output
+        # (they are not rolled up: the quality panel finds them at the monitor's windows).
+        "estimated": list(ESTIMATED_METRICS) if task == "classification" else [],
+    }
+    window = None
+    points = []
+    if latest is not None:
+        window = Window.containing(latest, monitor.granularity)
+        points = svc.metrics.query(model, **{**fine, "start": window.start, "end": window.end})
+    run = last_run(svc.metrics, model, monitor)
+    alerts = [a for a in svc.alerting.alerts(None, model) if a.state in ("firing", "pending")]
+    alerts.sort(key=lambda a: (a.state != "firing", a.rule, a.fingerprint))
+    health = model_health(svc.metrics, model, monitor, run, alerts)
+    return {
+        "model": info.to_dict(),
+        "view": view.to_dict(),
+        **choices,
+        "quality": quality,
+        "service": "event_count" in found,
+        "drift_share": monitor.drift_share,
+        "columns": _columns(info, config, points),
+        "latest_window": (
+            {"start": window.start.isoformat(), "end": window.end.isoformat()} if window else None
+        ),
+        "last_run": run.to_dict() if run else None,
+        "health": health.to_dict(),
+        "alerts": {
+            "firing": sum(a.state == "firing" for a in alerts),
+            "pending": sum(a.state == "pending" for a in alerts),
+            "open": [alert_summary(a) for a in alerts[:20]],
+        },
+    }
+
+
+def _role(info: ModelInfo, column: str) -> str:
+    """``feature``, ``output`` or ``target``."""
+    if column in info.schema.feature_names:
+        return "feature"
+    return "output" if column in info.schema.output_names else "target"
+
+
+def _columns(info: ModelInfo, config: Any, points: list[Any]) -> list[dict[str, Any]]:
+    """The model's features and outputs, each with its values in the window of ``points``."""
+    kinds = monitored_columns(info.schema, config)
+    by_column: dict[str, dict[str, Any]] = {}
+    for p in points:
+        if p.column:
+            by_column.setdefault(p.column, {})[p.metric] = p
+    columns = []
+    for spec in (*info.schema.features, *info.schema.outputs):
+        found = by_column.get(spec.name, {})
+        drift = found.get("drift_score")
+        entry: dict[str, Any] = {
+            "name": spec.name,
+            "role": _role(info, spec.name),
+            "type": spec.type.value,
+            "kind": kinds[spec.name].value if spec.name in kinds else None,
+            "drift": None,
+        }
+        if drift is not None:
+            d = drift.details
+            entry["drift"] = {
+                "score": drift.value,
+                "method": d.get("method"),
+                "is_test": is_test(str(d.get("method") or "")),
+                "threshold": d.get("threshold"),
+                "drifted": d.get("drifted"),
+                "status": d.get("status"),
+                "n_reference": d.get("n_reference"),
+                "n_current": d.get("n_current"),
+            }
+        for metric in ("missing_share", "mean", "out_of_range_share", "unseen_share"):
+            entry[metric] = found[metric].value if metric in found else None
+        columns.append(entry)
+    return columns
+
+
+@router.get("/v1/models/{model}/dashboard")
+def get_model_dashboard(model: str, request: Request, params: Params) -> Response:
+    """The model page's view and choices: see the module docstring."""
+    svc = _services(request)
+    info = model_info(svc, model)
+    return _fast_json(model_summary(svc, info, params.resolve(svc, info)))
+
+
+# -- series with details, data-quality issues -----------------------------------------------------
+
+
+def _epoch_seconds(column: pa.ChunkedArray) -> np.ndarray:
+    micros = pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)
+    return np.asarray(micros, dtype=np.int64) // 1_000_000
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    return np.asarray(encoded.indices, dtype=np.int64), encoded.dictionary.to_pylist()
+
+
+def _values(table: pa.Table) -> np.ndarray:
+    return np.asarray(
+        pc.fill_null(table.column("value"), np.nan).to_numpy(zero_copy_only=False), np.float64
+    )
+
+
+def detail_series(table: pa.Table, fields: list[str]) -> list[dict[str, Any]]:
+    """Points of one slice grouped into series (metric, column), each with arrays of window
+    starts (epoch seconds), values, row counts and the detail ``fields`` asked for."""
+    n = table.num_rows
+    if n == 0:
+        return []
+    starts = _epoch_seconds(table.column("window_start"))
+    metrics, metric_names = _codes(table.column("metric"))
+    columns, column_names = _codes(table.column("column"))
+    order = np.lexsort((starts, columns, metrics))
+    values = _values(table)[order]
+    rows = np.asarray(table.column("n_rows").to_numpy(zero_copy_only=False), np.int64)[order]
+    starts, metrics, columns = starts[order], metrics[order], columns[order]
+    details: list[dict[str, Any]] = []
+    if fields:
+        raw = table.column("details").to_pylist()
+        details = [orjson.loads(raw[i]) if raw[i] else {} for i in order.tolist()]
+    change = np.ones(n, dtype=bool)
+    change[1:] = (metrics[1:] != metrics[:-1]) | (columns[1:] != columns[:-1])
+    bounds = [*np.flatnonzero(change).tolist(), n]
+    series = []
+    for low, high in itertools.pairwise(bounds):
+        series.append(
+            {
+                "metric": metric_names[metrics[low]],
+                "column": column_names[columns[low]],
+                "start": starts[low:high],
+                "value": values[low:high],
+                "n_rows": rows[low:high],
+                "fields": {f: [d.get(f) for d in details[low:high]] for f in fields},
+            }
+        )
+    return series
+
+
+#: Weeks start on Monday 5 January 1970 (epoch seconds).
+_MONDAY = 4 * 86400
+
+
+def averaged(series: list[dict[str, Any]], granularity: str) -> list[dict[str, Any]]:
+    """Series of finer windows as series of ``granularity``: the value of each coarse window
+    is the mean of its fine windows' values weighted by their rows (exact for shares such as
+    an error rate or an estimated accuracy, an approximation for quantiles), its rows their
+    sum. The series are marked ``approximate``."""
+    seconds = GRANULARITIES[granularity]
+    anchor = _MONDAY if granularity == "1w" else 0
+    out = []
+    for s in series:
+        starts = np.asarray(s["start"], np.int64)
+        if not len(starts):
+            continue
+        values = np.asarray(s["value"], np.float64)
+        rows = np.asarray(s["n_rows"], np.int64)
+        keys = (starts - anchor) // seconds * seconds + anchor
+        bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        present = ~np.isnan(values)
+        weights = np.where(present, np.maximum(rows, 1), 0).astype(np.float64)
+        total = np.add.reduceat(weights, bounds)
+        weighted = np.add.reduceat(np.where(present, values * weights, 0.0), bounds)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(total > 0, weighted / np.where(total > 0, total, 1), np.nan)
+        out.append(
+            {
+                **s,
+                "start": keys[bounds],
+                "value": value,
+                "n_rows": np.add.reduceat(rows, bounds),
+                "fields": {},
+                "granularity": granularity,
+                "approximate": True,
+                "from_granularity": s.get("granularity"),
+            }
+        )
+    return out
+
+
+@router.get("/v1/models/{model}/dashboard/series")
+def get_detail_series(
+    model: str,
+    request: Request,
+    params: Params,
+    metric: Annotated[list[str], Query(description="metric name(s); repeat for several")],
+    column: Annotated[str | None, Query(description="one column; '' the whole table")] = None,
+    fields: Annotated[
+        list[str] | None, Query(description="detail keys returned as arrays, e.g. threshold")
+    ] = None,
+    rollup: Annotated[
+        bool, Query(description="metrics without roll-ups: average the monitor's windows")
+    ] = False,
+) -> Response:
+    """Series of one slice, as ``format=series`` of the metrics API, plus arrays of the detail
+    ``fields`` asked for: the threshold and method of each drift score, the band (``lower``,
+    ``upper``) of each estimate.
+
+    With ``rollup=true`` at a coarser granularity than the monitor's, the metrics that have no
+    roll-up (service health, estimates, label delay) come from the monitor's own windows,
+    averaged per window (see :func:`averaged`) and marked ``approximate``."""
+    svc = _services(request)
+    info = model_info(svc, model)
+    view = params.resolve(svc, info)
+    wanted = list(fields or [])
+    table = svc.metrics.query_table(
+        model, metrics=metric, column=column, details=bool(wanted), **view.filters()
+    )
+    series = detail_series(table, wanted)
+    missing = [m for m in metric if m not in {s["metric"] for s in series}]
+    if rollup and view.rollup and missing:
+        fine = svc.metrics.query_table(
+            model, metrics=missing, column=column, **view.filters(view.monitor.granularity)
+        )
+        found = detail_series(fine, [])
+        for s in found:
+            s["granularity"] = view.monitor.granularity
+        series += averaged(found, view.granularity)
+    return _fast_json({"model": model, "view": view.to_dict(), "series": series})
+
+
+def issue_series(table: pa.Table) -> dict[str, Any]:
+    """Per window and metric of one slice, the worst (highest) value over the columns and the
+    column that has it. ``table`` is ordered by window, then metric (as the store returns it)."""
+    n = table.num_rows
+    if n == 0:
+        return {"columns": [], "series": []}
+    starts = _epoch_seconds(table.column("window_start"))
+    metrics, metric_names = _codes(table.column("metric"))
+    columns, column_names = _codes(table.column("column"))
+    values = _values(table)
+    values = np.where(np.isnan(values), -np.inf, values)
+    change = np.ones(n, dtype=bool)
+    change[1:] = (starts[1:] != starts[:-1]) | (metrics[1:] != metrics[:-1])
+    bounds = np.flatnonzero(change)
+    worst = np.maximum.reduceat(values, bounds)
+    lengths = np.diff(np.append(bounds, n))
+    hits = np.where(values == np.repeat(worst, lengths), np.arange(n), n)
+    first = np.minimum.reduceat(hits, bounds)
+    worst_column = np.where(first < n, columns[np.minimum(first, n - 1)], -1)
+    worst = np.where(np.isfinite(worst), worst, np.nan)
+    group_metric = metrics[bounds]
+    series = []
+    for code in np.unique(group_metric).tolist():
+        mask = group_metric == code
+        series.append(
+            {
+                "metric": metric_names[code],
+                "start": starts[bounds][mask],
+                "value": worst[mask],
+                "column": worst_column[mask],
+                "n_columns": lengths[mask],
+            }
+        )
+    series.sort(key=lambda s: ISSUE_METRICS.index(s["metric"]))
+    return {"columns": column_names, "series": series}
+
+
+@router.get("/v1/models/{model}/dashboard/issues")
+def get_issues(model: str, request: Request, params: Params) -> Response:
+    """Data quality per window of one slice: for ``missing_share``, ``out_of_range_share`` and
+    ``unseen_share`` the worst column's value (``column`` indexes ``columns``), and the
+    whole-table ``duplicated_rows_share`` and ``schema_changes``."""
+    svc = _services(request)
+    info = model_info(svc, model)
+    view = params.resolve(svc, info)
+    table = svc.metrics.query_table(model, metrics=list(ISSUE_METRICS), **view.filters())
+    return _fast_json({"model": model, "view": view.to_dict(), **issue_series(table)})
+
+
+# -- the feature page -----------------------------------------------------------------------------
+
+
+def feature_window(
+    svc: Any, info: ModelInfo, view: View, column: str, window: str | None
+) -> dict[str, Any]:
+    """One column in one window of the view's granularity (default: the latest with a drift
+    score): drift with both distributions, the method and why, the column's statistics."""
+    spec = next((c for c in info.schema.columns() if c.name == column), None)
+    if spec is None:
+        raise NotFoundError(f"model '{info.name}' has no column '{column}'")
+    config = svc.runner.config(info.name)
+    kinds = monitored_columns(info.schema, config)
+    filters = view.filters()
+    scores = svc.metrics.query_table(
+        info.name, metrics=["drift_score"], column=column, **{**filters, "start": None, "end": None}
+    )
+    starts = np.sort(_epoch_seconds(scores.column("window_start")))
+    chosen: datetime | None = None
+    if window:
+        picked = _time(window, "window")
+        assert picked is not None
+        chosen = Window.containing(picked, view.granularity).start
+    elif len(starts):
+        chosen = datetime.fromtimestamp(int(starts[-1]), UTC)
+    result: dict[str, Any] = {
+        "model": info.name,
+        "column": {
+            "name": spec.name,
+            "type": spec.type.value,
+            "role": _role(info, spec.name),
+            "kind": kinds[spec.name].value if spec.name in kinds else None,
+        },
+        "view": view.to_dict(),
+        "window": None,
+        "previous": None,
+        "next": None,
+        "latest": datetime.fromtimestamp(int(starts[-1]), UTC).isoformat() if len(starts) else None,
+        "drift": None,
+        "method": None,
+        "quality": None,
+        "values": {},
+    }
+    if chosen is None:
+        return result
+    current = Window.containing(chosen, view.granularity)
+    epoch = int(current.start.timestamp())
+    before, after = starts[starts < epoch], starts[starts > epoch]
+    result["window"] = {"start": current.start.isoformat(), "end": current.end.isoformat(),
+                        "granularity": current.granularity}  # fmt: skip
+    if len(before):
+        result["previous"] = datetime.fromtimestamp(int(before[-1]), UTC).isoformat()
+    if len(after):
+        result["next"] = datetime.fromtimestamp(int(after[0]), UTC).isoformat()
+    points = svc.metrics.query(
+        info.name, column=column, **{**filters, "start": current.start, "end": current.end}
+    )
+    found = {p.metric: p for p in points}
+    result["values"] = {p.metric: p.value for p in points}
+    drift = found.get("drift_score")
+    if drift is not None:
+        result["drift"] = {"score": drift.value, "n_rows": drift.n_rows, **drift.details}
+        result["method"] = method_explanation(
+            drift.details, column, view.monitor, kinds.get(column)
+        )
+    quality = found.get("missing_share")
+    if quality is not None:
+        result["quality"] = quality.details
+    return result
+
+
+@router.get("/v1/models/{model}/dashboard/feature")
+def get_feature(
+    model: str,
+    request: Request,
+    params: Params,
+    column: Annotated[str, Query(description="the feature or output")],
+    window: Annotated[str | None, Query(description="its start; default the latest")] = None,
+) -> Response:
+    """One column in one window: see :func:`feature_window`."""
+    svc = _services(request)
+    info = model_info(svc, model)
+    return _fast_json(feature_window(svc, info, params.resolve(svc, info), column, window))
