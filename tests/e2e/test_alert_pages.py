@@ -239,9 +239,25 @@ def test_silence_and_acknowledge_from_the_pages(served: ServerProcess, browser: 
     page.goto(served.url + "/alerts?model=churn")
     row = page.locator(f'tr.silence-row[data-silence="{silence["id"]}"]')
     assert "retraining" in row.inner_text()
+    page.screenshot(path=str(SHOTS / "alerts-silenced.png"), full_page=True)
     row.get_by_role("button", name="End now").focus()
     page.keyboard.press("Enter")  # keyboard usable
     page.wait_for_selector("#status:has-text('Silence ended')")
     assert page.locator("tr.silence-row").count() == 0
     assert served.get("/v1/silences").json()["silences"] == []
+    assert errors == []
+
+
+def test_overview_model_alert_rows(served: ServerProcess, browser: Any) -> None:
+    """The issue's path: overview → model → alert → debug rows."""
+    page, errors = new_page(browser)
+    page.goto(served.url + "/")
+    page.get_by_role("link", name="churn", exact=True).first.click()
+    page.wait_for_url("**/models/churn*")
+    alert = firing(served, "feature_drift", "monthly_charges")
+    page.locator(f'a[href="/alerts/{alert["fingerprint"]}"]').first.click()
+    page.wait_for_url(f"**/alerts/{alert['fingerprint']}")
+    page.get_by_role("link", name="Debug rows of this window").click()
+    page.wait_for_url("**/models/churn/debug?*")
+    assert page.locator("#row-count").inner_text() == f"Rows 1–{PER_HOUR} of {PER_HOUR}"
     assert errors == []
