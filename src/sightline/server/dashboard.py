@@ -26,15 +26,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sightline.errors import NotFoundError, ValidationError
 from sightline.server.dashboard_api import (
-    RANGES,
-    View,
     feature_window,
     model_info,
     model_summary,
     overview,
-    resolve_view,
     view_choices,
 )
+from sightline.server.views import RANGES, View, resolve_view
 
 __all__ = ["router"]
 

@@ -20,15 +20,13 @@ GET /v1/models/{model}/dashboard/feature   one column in one window: drift with 
 
 The view parameters are those of the model page's URL: ``range`` (``24h``, ``7d`` (default),
 ``30d``, ``90d``, ``1y``, ``all``) or ``start``/``end``; ``granularity`` (the monitor's or a
-coarser roll-up; default: the finest that keeps the range under :data:`MAX_WINDOWS` windows);
+coarser roll-up; default: the finest that keeps the range under 2,500 windows);
 ``version`` (``""`` all versions together); ``segment`` (``""`` all data, or ``key=value``);
-``monitor``.
+``monitor`` (see :mod:`sightline.server.views`).
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -36,9 +34,9 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from sightline.errors import NotFoundError, SightlineError, ValidationError
+from sightline.errors import NotFoundError
 from sightline.monitoring.jobs import monitored_columns
 from sightline.monitoring.points import (
     CLASSIFICATION_METRICS,
@@ -46,49 +44,28 @@ from sightline.monitoring.points import (
     REGRESSION_METRICS,
 )
 from sightline.monitoring.rollups import coarser
-from sightline.schema import GRANULARITIES, Window, parse_time
-from sightline.schema.monitors import Monitor
-from sightline.schema.points import parse_segment
+from sightline.schema import Window
 from sightline.server.explanations import is_test, method_explanation
 from sightline.server.health import alert_summary, last_run, model_health, overview_entry
+from sightline.server.series import (
+    ISSUE_METRICS,
+    averaged,
+    detail_series,
+    epoch_seconds,
+    issue_series,
+)
+from sightline.server.views import Params, View, parse_param_time
 from sightline.store import ModelInfo
 
-__all__ = [
-    "RANGES",
-    "View",
-    "feature_window",
-    "model_summary",
-    "overview",
-    "resolve_view",
-    "router",
-    "view_choices",
-]
+__all__ = ["feature_window", "model_info", "model_summary", "overview", "router", "view_choices"]
 
 router = APIRouter(tags=["dashboard"])
 
-#: The ranges the pages offer, as (key, label, length); ``None`` = all data.
-RANGES: list[tuple[str, str, timedelta | None]] = [
-    ("24h", "24 hours", timedelta(hours=24)),
-    ("7d", "7 days", timedelta(days=7)),
-    ("30d", "30 days", timedelta(days=30)),
-    ("90d", "90 days", timedelta(days=90)),
-    ("1y", "1 year", timedelta(days=365)),
-    ("all", "All", None),
-]
-DEFAULT_RANGE = "7d"
-#: The automatic granularity is the finest that gives at most this many windows in the range.
-MAX_WINDOWS = 2500
 #: How far back (from the range's end) the pages look for recent slices and metrics.
 RECENT = timedelta(days=8)
-#: A custom range of fewer windows than this is shown as a highlight in a wider range.
-FOCUS_WINDOWS = 24
-#: Data-quality metrics of the issues panel: per column (the worst is kept) and whole-table.
-ISSUE_METRICS = (
-    "missing_share", "out_of_range_share", "unseen_share", "duplicated_rows_share",
-    "schema_changes",
-)  # fmt: skip
-#: What tells whether a model has ground truth, and its task (these are rolled up).
+#: The realized quality metrics of each task.
 REALIZED = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_METRICS}
+#: What tells whether a model has ground truth, and its task (these are rolled up).
 PRESENCE_METRICS = ("label_coverage", "accuracy", "mae")
 
 
@@ -107,181 +84,6 @@ def model_info(svc: Any, model: str) -> ModelInfo:
     if info is None:
         raise NotFoundError(f"model '{model}' has logged nothing yet")
     return info
-
-
-def _time(value: str | None, name: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    try:
-        return parse_time(value, name)
-    except ValidationError as error:
-        raise ValidationError(error.message, field=name) from None
-
-
-# -- the view: range, granularity, slice ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class View:
-    """What a page shows: one monitor's windows of one granularity, over a time range, for
-    one slice (all data, a model version, or a segment value)."""
-
-    monitor: Monitor
-    granularity: str
-    granularities: tuple[str, ...]
-    range: str  # a key of RANGES, or "custom" (start/end given)
-    start: datetime | None
-    end: datetime | None
-    version: str = ""
-    segment_key: str = ""
-    segment_value: str = ""
-    auto_granularity: bool = False
-    focus_start: datetime | None = None
-    focus_end: datetime | None = None
-    default_monitor: bool = True  # the model's first monitor (the pages' default)
-
-    @property
-    def segment(self) -> str:
-        return f"{self.segment_key}={self.segment_value}" if self.segment_key else ""
-
-    @property
-    def rollup(self) -> bool:
-        return self.granularity != self.monitor.granularity
-
-    def filters(self, granularity: str | None = None) -> dict[str, Any]:
-        """Keyword filters of the metric store's queries for this view."""
-        return {
-            "granularity": granularity or self.granularity,
-            "monitor": self.monitor.name,
-            "start": self.start,
-            "end": self.end,
-            "model_version": self.version,
-            "segment_key": self.segment_key,
-            "segment_value": self.segment_value,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "monitor": self.monitor.name,
-            "monitor_granularity": self.monitor.granularity,
-            "granularity": self.granularity,
-            "granularities": list(self.granularities),
-            "auto_granularity": self.auto_granularity,
-            "rollup": self.rollup,
-            "range": self.range,
-            "start": self.start.isoformat() if self.start else None,
-            "end": self.end.isoformat() if self.end else None,
-            "version": self.version,
-            "segment": self.segment,
-            "focus_start": self.focus_start.isoformat() if self.focus_start else None,
-            "focus_end": self.focus_end.isoformat() if self.focus_end else None,
-        }
-
-
-def resolve_view(
-    svc: Any,
-    info: ModelInfo,
-    *,
-    monitor: str | None = None,
-    granularity: str | None = None,
-    range: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    version: str = "",
-    segment: str = "",
-    now: datetime | None = None,
-) -> View:
-    """The view the parameters of a page (or request) describe, checked, with the defaults
-    filled in. Relative ranges end now; ``start``/``end`` make a custom range."""
-    try:
-        chosen = svc.runner.monitor(info.name, monitor or None)
-    except SightlineError as error:
-        raise ValidationError(str(error), field="monitor") from None
-    choices = (chosen.granularity, *coarser(chosen.granularity))
-    if granularity and granularity not in choices:
-        raise ValidationError(
-            f"granularity {granularity!r} is not offered for monitor '{chosen.name}'"
-            f" ({chosen.granularity} windows); use one of {', '.join(choices)}",
-            field="granularity",
-        )
-    if version == "*":
-        raise ValidationError("choose one version, or '' for all versions", field="version")
-    key, value = parse_segment(segment)
-    if segment and (key is None or value is None):
-        raise ValidationError(
-            "choose one segment value, as key=value, or '' for all data", field="segment"
-        )
-    if version and segment:
-        raise ValidationError(
-            "points are computed per model version or per segment value, not per both: choose"
-            " one of version and segment",
-            field="segment",
-        )
-    now = now or datetime.now(UTC)
-    first, last = _time(start, "start"), _time(end, "end")
-    if first is not None or last is not None:
-        range_key = "custom"
-    else:
-        known = {k for k, _, _ in RANGES} | {"1d"}
-        if range and range not in known:
-            raise ValidationError(
-                f"unknown range {range!r}; use one of {', '.join(k for k, _, _ in RANGES)}",
-                field="range",
-            )
-        range_key = "24h" if range == "1d" else (range or DEFAULT_RANGE)
-        length = next(length for k, _, length in RANGES if k == range_key)
-        first = now - length if length is not None else None
-    if first is not None and last is not None and last <= first:
-        raise ValidationError("'end' must be after 'start'", field="end")
-    focus: tuple[datetime | None, datetime | None] = (None, None)
-    step = timedelta(seconds=GRANULARITIES[chosen.granularity])
-    if range_key == "custom" and first and last and last - first < FOCUS_WINDOWS * step:
-        # A few windows (an alert's link): show them highlighted, with the day around them.
-        focus = (first, last)
-        first, last = first - FOCUS_WINDOWS * step, last + FOCUS_WINDOWS // 2 * step
-    auto = not granularity
-    if auto:
-        span_start = first or info.first_ts or now
-        span = ((last or now) - span_start).total_seconds()
-        granularity = next(
-            (g for g in choices if span / GRANULARITIES[g] <= MAX_WINDOWS), choices[-1]
-        )
-    assert granularity is not None
-    return View(
-        chosen, granularity, choices, range_key, first, last, version, key or "", value or "",
-        auto, *focus, chosen.name == svc.runner.monitors(info.name)[0].name,
-    )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ViewParams:
-    """The view parameters of a request, as given."""
-
-    monitor: str | None = None
-    granularity: str | None = None
-    range: str | None = None
-    start: str | None = None
-    end: str | None = None
-    version: str = ""
-    segment: str = ""
-
-    def resolve(self, svc: Any, info: ModelInfo) -> View:
-        return resolve_view(svc, info, **self.__dict__)
-
-
-def view_params(
-    monitor: str | None = None,
-    granularity: str | None = None,
-    range: Annotated[str | None, Query(description="24h, 7d, 30d, 90d, 1y or all")] = None,
-    start: Annotated[str | None, Query(description="ISO 8601 or epoch seconds")] = None,
-    end: str | None = None,
-    version: Annotated[str, Query(description="'' all versions together, or one")] = "",
-    segment: Annotated[str, Query(description="'' all data, or key=value")] = "",
-) -> ViewParams:
-    return ViewParams(monitor, granularity, range, start, end, version, segment)
-
-
-Params = Annotated[ViewParams, Depends(view_params)]
 
 
 # -- the overview ---------------------------------------------------------------------------------
@@ -504,98 +306,6 @@ def get_model_dashboard(model: str, request: Request, params: Params) -> Respons
 # -- series with details, data-quality issues -----------------------------------------------------
 
 
-def _epoch_seconds(column: pa.ChunkedArray) -> np.ndarray:
-    micros = pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False)
-    return np.asarray(micros, dtype=np.int64) // 1_000_000
-
-
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    return np.asarray(encoded.indices, dtype=np.int64), encoded.dictionary.to_pylist()
-
-
-def _values(table: pa.Table) -> np.ndarray:
-    return np.asarray(
-        pc.fill_null(table.column("value"), np.nan).to_numpy(zero_copy_only=False), np.float64
-    )
-
-
-def detail_series(table: pa.Table, fields: list[str]) -> list[dict[str, Any]]:
-    """Points of one slice grouped into series (metric, column), each with arrays of window
-    starts (epoch seconds), values, row counts and the detail ``fields`` asked for."""
-    n = table.num_rows
-    if n == 0:
-        return []
-    starts = _epoch_seconds(table.column("window_start"))
-    metrics, metric_names = _codes(table.column("metric"))
-    columns, column_names = _codes(table.column("column"))
-    order = np.lexsort((starts, columns, metrics))
-    values = _values(table)[order]
-    rows = np.asarray(table.column("n_rows").to_numpy(zero_copy_only=False), np.int64)[order]
-    starts, metrics, columns = starts[order], metrics[order], columns[order]
-    details: list[dict[str, Any]] = []
-    if fields:
-        raw = table.column("details").to_pylist()
-        details = [orjson.loads(raw[i]) if raw[i] else {} for i in order.tolist()]
-    change = np.ones(n, dtype=bool)
-    change[1:] = (metrics[1:] != metrics[:-1]) | (columns[1:] != columns[:-1])
-    bounds = [*np.flatnonzero(change).tolist(), n]
-    series = []
-    for low, high in itertools.pairwise(bounds):
-        series.append(
-            {
-                "metric": metric_names[metrics[low]],
-                "column": column_names[columns[low]],
-                "start": starts[low:high],
-                "value": values[low:high],
-                "n_rows": rows[low:high],
-                "fields": {f: [d.get(f) for d in details[low:high]] for f in fields},
-            }
-        )
-    return series
-
-
-#: Weeks start on Monday 5 January 1970 (epoch seconds).
-_MONDAY = 4 * 86400
-
-
-def averaged(series: list[dict[str, Any]], granularity: str) -> list[dict[str, Any]]:
-    """Series of finer windows as series of ``granularity``: the value of each coarse window
-    is the mean of its fine windows' values weighted by their rows (exact for shares such as
-    an error rate or an estimated accuracy, an approximation for quantiles), its rows their
-    sum. The series are marked ``approximate``."""
-    seconds = GRANULARITIES[granularity]
-    anchor = _MONDAY if granularity == "1w" else 0
-    out = []
-    for s in series:
-        starts = np.asarray(s["start"], np.int64)
-        if not len(starts):
-            continue
-        values = np.asarray(s["value"], np.float64)
-        rows = np.asarray(s["n_rows"], np.int64)
-        keys = (starts - anchor) // seconds * seconds + anchor
-        bounds = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        present = ~np.isnan(values)
-        weights = np.where(present, np.maximum(rows, 1), 0).astype(np.float64)
-        total = np.add.reduceat(weights, bounds)
-        weighted = np.add.reduceat(np.where(present, values * weights, 0.0), bounds)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(total > 0, weighted / np.where(total > 0, total, 1), np.nan)
-        out.append(
-            {
-                **s,
-                "start": keys[bounds],
-                "value": value,
-                "n_rows": np.add.reduceat(rows, bounds),
-                "fields": {},
-                "granularity": granularity,
-                "approximate": True,
-                "from_granularity": s.get("granularity"),
-            }
-        )
-    return out
-
-
 @router.get("/v1/models/{model}/dashboard/series")
 def get_detail_series(
     model: str,
@@ -637,43 +347,6 @@ def get_detail_series(
     return _fast_json({"model": model, "view": view.to_dict(), "series": series})
 
 
-def issue_series(table: pa.Table) -> dict[str, Any]:
-    """Per window and metric of one slice, the worst (highest) value over the columns and the
-    column that has it. ``table`` is ordered by window, then metric (as the store returns it)."""
-    n = table.num_rows
-    if n == 0:
-        return {"columns": [], "series": []}
-    starts = _epoch_seconds(table.column("window_start"))
-    metrics, metric_names = _codes(table.column("metric"))
-    columns, column_names = _codes(table.column("column"))
-    values = _values(table)
-    values = np.where(np.isnan(values), -np.inf, values)
-    change = np.ones(n, dtype=bool)
-    change[1:] = (starts[1:] != starts[:-1]) | (metrics[1:] != metrics[:-1])
-    bounds = np.flatnonzero(change)
-    worst = np.maximum.reduceat(values, bounds)
-    lengths = np.diff(np.append(bounds, n))
-    hits = np.where(values == np.repeat(worst, lengths), np.arange(n), n)
-    first = np.minimum.reduceat(hits, bounds)
-    worst_column = np.where(first < n, columns[np.minimum(first, n - 1)], -1)
-    worst = np.where(np.isfinite(worst), worst, np.nan)
-    group_metric = metrics[bounds]
-    series = []
-    for code in np.unique(group_metric).tolist():
-        mask = group_metric == code
-        series.append(
-            {
-                "metric": metric_names[code],
-                "start": starts[bounds][mask],
-                "value": worst[mask],
-                "column": worst_column[mask],
-                "n_columns": lengths[mask],
-            }
-        )
-    series.sort(key=lambda s: ISSUE_METRICS.index(s["metric"]))
-    return {"columns": column_names, "series": series}
-
-
 @router.get("/v1/models/{model}/dashboard/issues")
 def get_issues(model: str, request: Request, params: Params) -> Response:
     """Data quality per window of one slice: for ``missing_share``, ``out_of_range_share`` and
@@ -703,10 +376,10 @@ def feature_window(
     scores = svc.metrics.query_table(
         info.name, metrics=["drift_score"], column=column, **{**filters, "start": None, "end": None}
     )
-    starts = np.sort(_epoch_seconds(scores.column("window_start")))
+    starts = np.sort(epoch_seconds(scores.column("window_start")))
     chosen: datetime | None = None
     if window:
-        picked = _time(window, "window")
+        picked = parse_param_time(window, "window")
         assert picked is not None
         chosen = Window.containing(picked, view.granularity).start
     elif len(starts):
