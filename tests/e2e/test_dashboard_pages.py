@@ -147,10 +147,13 @@ def page(browser: Any) -> Iterator[Any]:
     assert problems == []
 
 
-#: The pixel position of point ``i`` (negative: from the end) of a chart's first trace.
-POINT = """([id, i]) => {
-  const el = document.getElementById(id), d = el.data[0];
-  const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis;
+#: The pixel position of point ``i`` (negative: from the end) of a chart's first trace, or of
+#: its alert markers' trace.
+POINT = """([id, i, alerts]) => {
+  const el = document.getElementById(id);
+  const n = alerts ? el.data.findIndex(t => t.meta === 'alerts') : 0;
+  const d = el.data[n];
+  const xa = el._fullLayout.xaxis, ya = el._fullLayout[alerts ? 'yaxis9' : 'yaxis'];
   const k = i < 0 ? d.x.length + i : i;
   return [xa._offset + xa.d2p(d.x[k]), ya._offset + ya.d2p(d.y[k])];
 }"""
@@ -203,6 +206,15 @@ def test_overview_to_model_to_feature(seeded: ServerProcess, page: Any):
     assert page.locator("#alerts a[href^='/alerts/']").count() >= 1
     page.screenshot(path=str(SHOTS / "model.png"), full_page=True)
 
+    # An alert marker opens its alert.
+    page.locator("#chart-drift").scroll_into_view_if_needed()
+    x, y = page.evaluate(POINT, ["chart-drift", -1, True])
+    box = page.locator("#chart-drift").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_url("**/alerts/*")
+    page.go_back()
+    loaded(page)
+
     page.locator("#columns").get_by_role("link", name="age", exact=True).click()
     page.wait_for_url(f"**/models/{MODEL}/features/age")
     loaded(page, "feature")
@@ -221,7 +233,7 @@ def test_overview_to_model_to_feature(seeded: ServerProcess, page: Any):
     assert page.locator("#h-window").inner_text() != heading
     chosen = query(page)["window"][0]
     page.locator("#chart-drift-time").scroll_into_view_if_needed()
-    x, y = page.evaluate(POINT, ["chart-drift-time", -12])  # a point of the drift chart
+    x, y = page.evaluate(POINT, ["chart-drift-time", -12, False])  # a point of the drift chart
     box = page.locator("#chart-drift-time").bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)
     page.wait_for_function(f"new URLSearchParams(location.search).get('window') !== {chosen!r}")
@@ -337,3 +349,17 @@ def test_names_are_escaped_everywhere(seeded: ServerProcess, page: Any):
     page.goto(f"{seeded.url}/models/{MODEL}/features/{quote(SLASHED, safe='')}")
     loaded(page, "feature")
     assert page.locator("h1").inner_text() == SLASHED
+
+
+def test_an_alert_link_opens_the_model_page_on_its_window(seeded: ServerProcess, page: Any):
+    alerts = seeded.get("/v1/alerts", state="firing", model=MODEL).json()["alerts"]
+    [drift] = [a for a in alerts if a["rule"] == "dataset_drift"]
+    link = urlparse(drift["context"]["dashboard_url"])  # as notifications carry it
+    page.goto(f"{seeded.url}{link.path}?{link.query}")
+    loaded(page)
+    assert "share_of_drifted_columns" in page.locator("#focus-note").inner_text()
+    assert "focus" in (page.locator("#panel-drift").get_attribute("class") or "")
+    shapes = page.evaluate("document.getElementById('chart-drift').layout.shapes.length")
+    assert shapes >= 2  # the threshold and the highlighted window
+    days = len(trace_x(page, "chart-volume"))
+    assert 24 <= days <= 37  # the window, the day before it, half a day after (if any)

@@ -12,10 +12,9 @@ window.Sightline = (function () {
   const RED = "#cf222e";
   const GREY = "#8c959f";
   const STATE_COLORS = { firing: "#cf222e", pending: "#bf8700", resolved: "#8c959f", cleared: "#8c959f" };
-  const config = {
-    responsive: true, displaylogo: false,
-    modeBarButtonsToRemove: ["lasso2d", "select2d", "autoScale2d"],
-  };
+  // No mode bar: it would cover the alert markers at the top of the charts. Drag to zoom,
+  // double-click to zoom out.
+  const config = { responsive: true, displaylogo: false, displayModeBar: false };
 
   /** The JSON the server embedded in the page (#page-data). */
   function pageData(doc) {
