@@ -511,7 +511,7 @@ def test_static_files_are_served_offline(client: TestClient) -> None:
     assert len(response.content) > 1_000_000
     assert b"plotly" in response.content[:2000].lower()
 
-    assert "javascript" in client.get("/static/dashboard.js").headers["content-type"]
+    assert "javascript" in client.get("/static/charts.js").headers["content-type"]
     assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
     assert client.get("/static/secrets.txt").status_code == 404
     assert client.get("/static/..%2Fapp.py").status_code == 404
