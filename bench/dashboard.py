@@ -10,7 +10,7 @@ computed every hour for 365 days: all data, each model version (v1, then v2, bot
 two-week canary) and each value of the segment ``region`` (eu, us, other), every metric of the
 drift, data-quality, model-quality, estimated-quality and service-health suites with the
 details a job writes (binned distributions, column statistics, confusion matrices, standard
-errors), the day and week roll-ups, and one job run per window: about 5.9 million points.
+errors), the day and week roll-ups, and one job run per window: about 6 million points.
 
 A real server (uvicorn, ``--no-scheduler``) answers; each request the model page (and the
 feature page) makes is sent ``--runs`` times in a row; the figures are the wall time seen by
