@@ -93,6 +93,8 @@
     return out;
   }
 
+  const alertsKey = () => JSON.stringify([alerts.list.map((a) => [a.fingerprint, a.state]), alerts.history.length]);
+
   async function loadAlerts() {
     const [list, history] = await Promise.all([
       S.api("/v1/alerts", { model }),
@@ -485,15 +487,16 @@
     const runs = await S.api(`${S.modelApi(model)}/runs`, { limit: 1, monitor: summary().view.monitor });
     const run = runs.runs[0];
     const finished = run ? run.finished_at : null;
+    const before = alertsKey();
     await loadAlerts().catch(() => {});
     if (finished === lastRun) {
-      drawAll(); // alerts may have changed
+      if (alertsKey() !== before) drawAll(); // an alert changed state: its markers
       return;
     }
-    const before = summary().view;
+    const shown = summary().view;
     page = await S.refreshBlocks(window.location.href, false);
     const v = view();
-    if (v.granularity !== before.granularity || v.version !== before.version || v.segment !== before.segment) {
+    if (v.granularity !== shown.granularity || v.version !== shown.version || v.segment !== shown.segment) {
       await render();
       return;
     }
