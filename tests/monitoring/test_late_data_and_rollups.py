@@ -254,3 +254,42 @@ def test_a_model_that_only_logs_service_events_is_scheduled(
     errors = metrics.query("svc", metric="error_rate", segment_key="")
     assert [p.value for p in errors] == [pytest.approx(0.1), pytest.approx(0.1)]
     assert scheduler.run_pending() == []
+
+
+def test_each_segment_is_compared_with_the_same_segment_of_the_reference(
+    predictions_store: PredictionStore, metrics: MetricStore, runner: JobRunner
+) -> None:
+    rng = random.Random(4)
+
+    def rows(n: int, start: datetime) -> list[dict[str, Any]]:
+        out = []
+        for i in range(n):
+            region = "eu" if i % 2 else "us"
+            x = rng.gauss(0 if region == "eu" else 5, 1)  # the regions differ, and stay so
+            out.append(
+                {
+                    "kind": "prediction",
+                    "model": "m",
+                    "ts": (start + timedelta(seconds=i * 3600 / n)).isoformat(),
+                    "features": {"x": x, "region": region},
+                    "prediction": 0.5,
+                }
+            )
+        return out
+
+    log(predictions_store, rows(400, DAY0), received=DAY0 + timedelta(hours=1))  # day 0 = reference
+    log(predictions_store, rows(400, DAY0 + timedelta(days=1)), received=DAY0 + timedelta(days=1))
+    runner.set_config(ModelConfig("m", monitors=(Monitor(segments=("region",)),)))
+    run = runner.run_window(
+        "m", Window(DAY0 + timedelta(days=1), DAY0 + timedelta(days=1, hours=1), "1h")
+    )
+    assert run.status == "ok"
+    drifted = {
+        (p.segment_value, p.column): p.value
+        for p in metrics.query("m", metric="drift_detected", segment_key="region")
+    }
+    # Within its own segment nothing moved: not x, and not the segment column itself.
+    assert drifted[("eu", "x")] == drifted[("us", "x")] == 0.0
+    assert drifted[("eu", "region")] == drifted[("us", "region")] == 0.0
+    score = metrics.query("m", metric="drift_score", column="x", segment_key="region")
+    assert all("[region=" in p.details["reference"] for p in score)

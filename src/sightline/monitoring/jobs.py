@@ -92,6 +92,7 @@ class _Slice:
     version: str = ""
     segment_key: str = ""
     segment_value: str = ""
+    reference: Reference | None = None  # a segment's own part of the reference
 
 
 class JobRunner:
@@ -293,7 +294,7 @@ class JobRunner:
         summaries: list[WindowSummary] = []
         insufficient = True
         for part in self._slices(current, monitor, reference):
-            ref = reference
+            ref = part.reference or reference
             if part.version and monitor.reference.kind == "previous_version":
                 ref = self.references.get(schema, monitor.reference, window, part.version)
             stamp = PointBuilder(
@@ -317,13 +318,16 @@ class JobRunner:
         for column in monitor.segments:
             if column not in table.column_names:
                 continue
-            source = reference.table if column in reference.table.column_names else table
-            values = reference.derived(
-                ("segments", column, monitor.top_segments),
-                lambda c=column, s=source: top_segments(s, c, monitor.top_segments),  # type: ignore[misc]
+            in_reference = column in reference.table.column_names
+            values = (
+                reference.top_segments(column, monitor.top_segments)
+                if in_reference
+                else top_segments(table, column, monitor.top_segments)
             )
             for value, part in split_segments(table, column, values).items():
-                slices.append(_Slice(part, "", column, value))
+                # Each segment is compared with the same segment of the reference.
+                own = reference.segment(column, value, monitor.top_segments)
+                slices.append(_Slice(part, "", column, value, own))
         return slices
 
     def _slice(

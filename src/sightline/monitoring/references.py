@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from sightline.errors import ComputeError, SchemaError, ValidationError
 from sightline.metrics import ColumnKind, ReferenceProfile
+from sightline.metrics.segments import split_segments, top_segments
 from sightline.schema import ColumnType, ModelSchema, Window
 from sightline.schema.monitors import ReferenceSpec
 from sightline.schema.windows import granularity_seconds
@@ -58,6 +59,31 @@ class Reference:
             if key not in self._derived:
                 self._derived[key] = make()
             return self._derived[key]
+
+    def top_segments(self, column: str, top: int) -> list[str]:
+        """The ``top`` largest values of a segment column in this reference (computed once)."""
+        values: list[str] = self.derived(
+            ("segments", column, top), lambda: top_segments(self.table, column, top)
+        )
+        return values
+
+    def segment(self, column: str, value: str, top: int) -> Reference:
+        """The part of this reference in one segment (``"other"``: outside the ``top``
+        largest values), so that each segment of a window is compared with its own kind;
+        this reference itself when it lacks the column."""
+        if column not in self.table.column_names:
+            return self
+        values = self.top_segments(column, top)
+
+        def split() -> dict[str, Reference]:
+            parts = split_segments(self.table, column, values)
+            return {
+                v: Reference(t, f"{self.source} [{column}={v}]", self.pinned)
+                for v, t in parts.items()
+            }
+
+        parts: dict[str, Reference] = self.derived(("segment-parts", column, top), split)
+        return parts.get(value, self)
 
     def profile(
         self, columns: dict[str, ColumnKind], bounds: dict[str, tuple[float, float]]

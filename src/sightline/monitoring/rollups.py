@@ -70,13 +70,21 @@ class _Fine:
     windows: set[Any]
 
 
-def _collect(summaries: Iterable[WindowSummary], reference: str) -> _Fine:
+def _slice_reference(reference: Reference, monitor: Monitor, key: str, value: str) -> Reference:
+    """The reference a slice was compared with: a segment's own part of it."""
+    return reference.segment(key, value, monitor.top_segments) if key else reference
+
+
+def _collect(summaries: Iterable[WindowSummary], reference: Reference, monitor: Monitor) -> _Fine:
     grouped: dict[SliceKey, dict[str, list[NumericalSummary | CategoricalSummary]]] = defaultdict(
         lambda: defaultdict(list)
     )
     windows = set()
     for s in summaries:
-        if s.reference != reference:
+        if (
+            s.reference
+            != _slice_reference(reference, monitor, s.segment_key, s.segment_value).source
+        ):
             continue  # binned on another reference's edges: cannot merge
         grouped[(s.model_version, s.segment_key, s.segment_value)][s.column].append(
             _summary(s.data)
@@ -98,7 +106,8 @@ def rollup_window(
     ``monitor``. Raises SightlineError when no fine window can be merged."""
     fine = _collect(
         metrics.summaries(model, monitor.name, monitor.granularity, window.start, window.end),
-        reference.source,
+        reference,
+        monitor,
     )
     expected = list(windows_between(window.start, window.end, monitor.granularity))
     computed = metrics.last_computed(model, monitor.granularity, window.start, monitor.name)
@@ -107,11 +116,12 @@ def rollup_window(
         raise SightlineError(
             f"no {monitor.granularity} summaries of model '{model}' to roll up into {window}"
         )
-    profile = reference.profile(kinds, bounds)
     points: list[MetricPoint] = []
     merged_summaries: list[WindowSummary] = []
     for (version, key, value), columns in sorted(fine.summaries.items()):
         point = PointBuilder(model, monitor.name, window, version, key, value)
+        own = _slice_reference(reference, monitor, key, value)
+        profile = own.profile(kinds, bounds)
         reports: dict[str, ColumnReport] = {}
         n_rows = 0
         for name, parts in columns.items():
@@ -147,7 +157,7 @@ def rollup_window(
                     window.start,
                     window.end,
                     name,
-                    reference.source,
+                    own.source,
                     merged.to_dict(),
                     version,
                     key,
@@ -158,7 +168,7 @@ def rollup_window(
         slice_points = data_points(
             point,
             report,
-            reference.source,
+            own.source,
             drift=monitor.computes("drift"),
             quality=monitor.computes("data_quality"),
         )
