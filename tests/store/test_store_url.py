@@ -32,3 +32,17 @@ def test_other_stores_refuse_settings(tmp_path: Path) -> None:
         open_metric_store(f"duckdb:///{tmp_path / 'm.duckdb'}?memory_limit=1GB")
     with pytest.raises(ConfigError, match="unsupported store URL"):
         open_prediction_store("postgres://somewhere/db")
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        ("duckdb:///sightline-data/p.duckdb", Path("sightline-data/p.duckdb")),
+        ("duckdb:////srv/sightline/p.duckdb", Path("/srv/sightline/p.duckdb")),
+        ("duckdb:///p.duckdb?memory_limit=1GB", Path("p.duckdb")),
+    ],
+)
+def test_three_slashes_then_the_path_as_written(url: str, path: Path) -> None:
+    from sightline.store import _duckdb_target
+
+    assert _duckdb_target(url)[0] == path

@@ -1,6 +1,6 @@
 """Persistence: the prediction store and the metric store, chosen by URL.
 
->>> store = open_prediction_store("duckdb:///tmp/predictions.duckdb")  # doctest: +SKIP
+>>> store = open_prediction_store("duckdb:////tmp/predictions.duckdb")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def _duckdb_target(url: str) -> tuple[Path, dict[str, str]]:
     """The file of a ``duckdb:///path.duckdb?option=value`` URL, and its DuckDB options."""
     if not url.startswith("duckdb://"):
         raise ConfigError(f"unsupported store URL {url!r}; use duckdb:///path/to/file.duckdb")
+    # duckdb:///relative/path.duckdb and duckdb:////absolute/path.duckdb (three slashes, then
+    # the path as written), as SQLAlchemy's sqlite URLs.
     location, _, query = url[len("duckdb://") :].partition("?")
-    if location.startswith("/") and location[1:2] == "/":
+    if location.startswith("/"):
         location = location[1:]
     return Path(location), dict(parse_qsl(query, keep_blank_values=True))
 
