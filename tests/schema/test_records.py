@@ -229,6 +229,7 @@ BAD_PREDICTIONS = [
     (prediction(sample_rate=True), "sample_rate"),
     (prediction(sample_rate=None), "sample_rate"),
     (prediction(kind="label"), "kind"),
+    (prediction(model="team/churn"), "model"),
     (prediction(kind=None), "kind"),
 ]
 

@@ -35,6 +35,7 @@ __all__ = [
     "FeedbackRecord",
     "PredictionRecord",
     "is_error_status",
+    "parse_model_name",
     "parse_name",
     "parse_record",
     "parse_records",
@@ -126,7 +127,7 @@ def parse_record(raw: object, index: int, received_at: datetime) -> Record:
     if not isinstance(raw, Mapping):
         raise ValidationError("a record must be a JSON object", index=index)
     kind = raw.get("kind", "prediction")
-    model = parse_name(raw.get("model"), "model", index)
+    model = parse_model_name(raw.get("model"), index)
     record_id = _optional_id(raw.get("record_id"), "record_id", index) or uuid.uuid4().hex
     ts = _time(raw.get("ts"), index, received_at)
     if kind == "prediction":
@@ -194,6 +195,20 @@ def parse_name(value: object, field: str, index: int | None) -> str:
     if len(value) > 128 or not value.isprintable():
         raise ValidationError("must be 1 to 128 printable characters", index=index, field=field)
     return check_text(value, field, index)
+
+
+def parse_model_name(value: object, index: int | None) -> str:
+    """A model name: a name (see :func:`parse_name`) without ``/``, as it is a part of the
+    HTTP API's paths (``/v1/models/{model}/...``)."""
+    name = parse_name(value, "model", index)
+    if "/" in name:
+        raise ValidationError(
+            f"{name[:40]!r} contains '/'; model names are a part of URL paths, "
+            "use '-' or '.' instead",
+            index=index,
+            field="model",
+        )
+    return name
 
 
 def _optional_id(value: object, field: str, index: int) -> str | None:

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from sightline.errors import ValidationError
 from sightline.schema import EventRecord, FeedbackRecord, ModelSchema, PredictionRecord
-from sightline.schema.records import MAX_ERRORS, Record, parse_name, parse_record
+from sightline.schema.records import MAX_ERRORS, Record, parse_model_name, parse_record
 from sightline.server import arrow_ingest
 from sightline.store import (
     EventRow,
@@ -135,7 +135,7 @@ class Ingestor:
             same = pc.is_null(models) if model is None else pc.equal(models, model)
             mask = pc.fill_null(pc.and_(is_prediction, same), False)
             try:
-                name = parse_name(model, "model", None)
+                name = parse_model_name(model, None)
             except ValidationError:
                 other.extend(pc.indices_nonzero(mask).to_pylist())  # refused row by row
                 continue
