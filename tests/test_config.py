@@ -299,3 +299,14 @@ def test_granularity_choices_match_the_windows_module():
 
     row = next(f for f in dataclasses.fields(Settings) if f.name == "granularity")
     assert set(row.metadata["choices"]) == set(GRANULARITIES)
+
+
+def test_the_url_follows_the_host_and_port_unless_set() -> None:
+    assert Settings.load({}, port=8765).url == "http://127.0.0.1:8765"
+    assert Settings.load({"SIGHTLINE_HOST": "0.0.0.0", "SIGHTLINE_PORT": "9000"}).url == (
+        "http://127.0.0.1:9000"
+    )
+    assert Settings.load({"SIGHTLINE_URL": "https://sightline.example"}, port=1).url == (
+        "https://sightline.example"
+    )
+    assert Settings.load({}).url == "http://127.0.0.1:8000"

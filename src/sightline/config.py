@@ -61,7 +61,9 @@ class Settings:
     host: str = setting("127.0.0.1", "Address the server listens on.")
     port: int = setting(8000, "Port the server listens on.", minimum=1, maximum=65535)
     url: str = setting(
-        "http://127.0.0.1:8000", "Where the SDK and the CLI find a running Sightline server."
+        "http://127.0.0.1:8000",
+        "Where the SDK and the CLI find a running Sightline server, and where the links of "
+        "alerts and reports point (unless alerting.external_url says); default: host and port.",
     )
     api_key: str = setting("", "API key sent by the SDK and CLI (empty = none).")
     auth: bool = setting(
@@ -159,6 +161,14 @@ class Settings:
                 raise ConfigError(f"unknown setting '{name}'")
             if value is not None:
                 values[name] = _parse(hints[name], value, name) if isinstance(value, str) else value
+        if "url" not in values and ("host" in values or "port" in values):
+            # A server on another address links to itself (alerts, reports), and the CLI finds it.
+            host = values.get("host", cls.host)
+            if host in ("0.0.0.0", "::", ""):
+                host = "127.0.0.1"
+            elif ":" in host:
+                host = f"[{host}]"
+            values["url"] = f"http://{host}:{values.get('port', cls.port)}"
         return cls(**values)
 
     @classmethod

@@ -33,11 +33,13 @@ __all__ = [
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
-def add_location(parser: argparse.ArgumentParser, server: bool = False) -> None:
+def add_location(
+    parser: argparse.ArgumentParser, server: bool = False, data_dir: str = "./sightline-data"
+) -> None:
     """The flags that say where the data is: ``--data-dir``, ``--url`` (and, for commands that
     start a server, ``--host``, ``--port``, ``--config``)."""
     parser.add_argument(
-        "--data-dir", type=Path, help="directory of the embedded stores (default ./sightline-data)"
+        "--data-dir", type=Path, help=f"directory of the embedded stores (default {data_dir})"
     )
     parser.add_argument(
         "--url", help="URL of a running Sightline server (default http://127.0.0.1:8000)"

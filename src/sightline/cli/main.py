@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         "day late, compute every window, print the dashboard URL and keep logging live traffic "
         "until Ctrl-C.",
     )
-    add_location(p, server=True)
+    add_location(p, server=True, data_dir="./sightline-demo")
     p.add_argument("--days", type=int, default=7, help="days of history to log (default 7)")
     p.add_argument(
         "--per-hour", type=int, default=600, help="predictions per hour of history (default 600)"

@@ -75,13 +75,20 @@ def _moved(point: MetricPoint) -> str:
     if "category" in top:
         where = f"{point.column}={top['category']}"
     else:
-        low, high = (top.get("range") or [None, None])[:2]
-        where = f"{point.column} in [{_num(low)}, {_num(high)})"
+        where = bin_text(point.column, *[*(top.get("range") or []), None, None][:2])
     return f"{where} {change * 100:+.0f} pts"
 
 
-def _num(value: Any) -> str:
-    return "-inf" if value is None else f"{value:.4g}"
+def bin_text(column: str, low: Any, high: Any) -> str:
+    """A bin ``[low, high)`` of a column as text; an open end (None) is left out:
+    ``age in [30, 40)``, ``age >= 60``, ``age < 18``."""
+    if low is None and high is None:
+        return f"{column} (any value)"
+    if high is None:
+        return f"{column} >= {low:.4g}"
+    if low is None:
+        return f"{column} < {high:.4g}"
+    return f"{column} in [{low:.4g}, {high:.4g})"
 
 
 def top_features(points: Sequence[MetricPoint], version: str = "") -> list[dict[str, Any]]:
