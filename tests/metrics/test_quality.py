@@ -319,6 +319,13 @@ def test_compare_tables_reports_schema_changes() -> None:
     assert report.quality.missing_columns == ["gone"]
     assert report.quality.new_columns == ["added"]
 
+    # Only the columns named are checked: the others may come and go.
+    limited = compare_tables(reference, current, schema_columns={"x", "added"})
+    assert limited.quality is not None
+    assert (limited.quality.missing_columns, limited.quality.new_columns) == ([], ["added"])
+    by_schema = dataset_quality(current, reference=reference.schema, schema_columns={"gone"})
+    assert (by_schema.missing_columns, by_schema.new_columns) == (["gone"], [])
+
 
 @pytest.mark.parametrize("dictionary", [False, True])
 def test_text_in_a_numerical_column_counts_as_type_mismatches(dictionary: bool) -> None:

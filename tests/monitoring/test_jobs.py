@@ -223,6 +223,8 @@ def test_an_uploaded_reference_is_preferred_to_the_first_day(
     assert uploaded["drift_score", "x"].details["reference"] == "dataset:default"
     assert uploaded["drift_score", "x"].details["n_reference"] == 500
     assert uploaded["share_of_drifted_columns", ""].details["reference"] == "dataset:default"
+    # The reference has the model's columns only: the stored ids and times are no schema change.
+    assert uploaded["schema_changes", ""].value == 0.0
 
 
 def test_a_reference_is_looked_up_by_the_monitors_name(
@@ -260,6 +262,9 @@ def test_only_reference_columns_are_compared(
     points = window_points(metrics, window)
     assert {c for metric, c in points if metric == "drift_score"} == {"x"}
     assert points["share_of_drifted_columns", ""].details["n_columns"] == 1
+    changes = points["schema_changes", ""]
+    assert changes.value == 2.0
+    assert changes.details["new_columns"] == ["plan", "prediction"]
 
 
 def test_recomputing_a_window_replaces_its_points(

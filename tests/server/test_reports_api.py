@@ -151,6 +151,10 @@ def test_the_reference_may_be_an_uploaded_dataset_or_the_previous_period(seeded:
     assert "x" not in uploaded["data"]["drifted_columns"]  # Tuesday looks like this dataset
     assert previous["reference"] == f"production:{DAY0.isoformat()}/{DAY1.isoformat()}"
     assert "x" in previous["data"]["drifted_columns"]
+    # Schema changes are of the model's columns: the dataset lacks the output and target, the stored
+    # ids and times are not the model's (a 'previous' period has the same columns).
+    assert uploaded["data"]["quality"]["new_columns"] == ["prediction", "target"]
+    assert not previous["data"]["quality"]["schema_changed"]
 
 
 def test_an_unknown_reference_dataset_is_refused(seeded: TestClient):

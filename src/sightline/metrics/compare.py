@@ -16,6 +16,7 @@ DataFrames and files and renders the result.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -107,13 +108,15 @@ def compare_datasets(
     drift_share: float = 0.5,
     top_segments_k: int = 10,
     multivariate: bool = False,
+    schema_columns: Collection[str] | None = None,
 ) -> Comparison:
     """Compare ``current`` with ``reference`` (Arrow tables) under ``mapping`` (roles not given
     are inferred, see :func:`~sightline.metrics.mapping.infer_mapping`).
 
     Drift is checked on the features and on the prediction columns (prediction drift) and the
     target (target drift) when both sides have them. ``multivariate=True`` adds the domain
-    classifier check on the features together.
+    classifier check on the features together. ``schema_columns`` limits the schema check
+    (missing, new and retyped columns) to those columns (default: all of both tables).
     """
     mapping = infer_mapping(reference, mapping)
     columns = _monitored(mapping, reference, current)
@@ -127,6 +130,7 @@ def compare_datasets(
         min_rows=min_rows,
         drift_share=drift_share,
         id_column=mapping.id_column if mapping.id_column in current.column_names else None,
+        schema_columns=schema_columns,
     )
     notes: list[str] = []
     reference_quality = _quality(mapping, reference, notes, "reference")

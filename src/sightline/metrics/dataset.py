@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -212,6 +212,7 @@ def compare_tables(
     summaries: bool = False,
     drift: bool = True,
     workers: int | None = None,
+    schema_columns: Collection[str] | None = None,
 ) -> DatasetReport:
     """Data quality and drift of every column of ``current`` against ``reference``.
 
@@ -219,7 +220,8 @@ def compare_tables(
     share, kind inferred from the reference's Arrow type). ``methods``/``thresholds`` override
     the default drift method per column; ``bounds`` declare valid ranges (default: the
     reference's range). ``summaries=True`` also returns each column's mergeable summary;
-    ``drift=False`` computes data quality only.
+    ``drift=False`` computes data quality only. ``schema_columns`` limits the schema check
+    (missing, new and retyped columns) to those columns (default: all of both tables).
     """
     if isinstance(reference, pa.Table):
         if columns is None:
@@ -271,9 +273,10 @@ def compare_tables(
     def duplicates() -> DatasetQuality:
         return dataset_quality(
             current,
-            reference=profile.schema.empty_table(),
+            reference=profile.schema,
             columns=list(columns),
             id_column=id_column,
+            schema_columns=schema_columns,
         )
 
     # Duplicates are counted over the compared columns, alongside the column work.

@@ -13,7 +13,7 @@ few values; ``exact`` says which.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,12 +271,14 @@ class DatasetQuality:
 def dataset_quality(
     current: pa.Table,
     *,
-    reference: pa.Table | None = None,
+    reference: pa.Table | pa.Schema | None = None,
     columns: Sequence[str] | None = None,
     id_column: str | None = None,
     column_quality: Sequence[ColumnQuality] = (),
+    schema_columns: Collection[str] | None = None,
 ) -> DatasetQuality:
-    """Duplicates over ``columns`` (default: all), duplicated ids, and schema changes.
+    """Duplicates over ``columns`` (default: all), duplicated ids, and schema changes against
+    ``reference`` (a table or its schema) of ``schema_columns`` (default: all).
 
     Rows are compared by a 64-bit hash of their values: two different rows collide with a
     probability of about n²/2⁶⁵ (3·10⁻⁸ for a million rows).
@@ -292,15 +294,20 @@ def dataset_quality(
     new: list[str] = []
     changes: list[dict[str, str]] = []
     if reference is not None:
-        missing = [c for c in reference.column_names if c not in current.column_names]
-        new = [c for c in current.column_names if c not in reference.column_names]
-        for name in reference.column_names:
-            if name in current.column_names:
-                before, after = reference.column(name).type, current.column(name).type
-                if _family(before) != _family(after):
-                    changes.append(
-                        {"column": name, "reference": str(before), "current": str(after)}
-                    )
+        checked = schema_columns
+        before = {
+            f.name: f.type
+            for f in (reference if isinstance(reference, pa.Schema) else reference.schema)
+            if checked is None or f.name in checked
+        }
+        after = {f.name: f.type for f in current.schema if checked is None or f.name in checked}
+        missing = [c for c in before if c not in after]
+        new = [c for c in after if c not in before]
+        changes = [
+            {"column": c, "reference": str(before[c]), "current": str(after[c])}
+            for c in before
+            if c in after and _family(before[c]) != _family(after[c])
+        ]
     return DatasetQuality(
         n_rows=current.num_rows,
         n_columns=current.num_columns,

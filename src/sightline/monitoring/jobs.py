@@ -358,6 +358,9 @@ class JobRunner:
                 min_rows=monitor.min_rows,
                 drift_share=monitor.drift_share,
                 summaries=reference.pinned,
+                # Schema changes of the model's own columns, never of the stored record's
+                # (ids, times): an uploaded reference has no such columns.
+                schema_columns={c.name for c in schema.columns()},
             )
             checked = report.share_of_drifted_columns is not None or not monitor.computes("drift")
             points += data_points(

@@ -27,11 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sightline.errors import ComputeError, NotFoundError, SightlineError, ValidationError
-from sightline.metrics import ColumnKind, infer_mapping
+from sightline.metrics import ColumnKind, compare_datasets, infer_mapping
 from sightline.monitoring import JobRunner
 from sightline.monitoring.jobs import monitored_columns
 from sightline.monitoring.references import Reference
-from sightline.reports import Report, compare, render_html
+from sightline.reports import Report, render_html
 from sightline.schema import ModelSchema, Window, windows_between
 from sightline.schema.mapping import ColumnMapping
 from sightline.schema.monitors import ModelConfig, Monitor, ReferenceSpec
@@ -177,14 +177,18 @@ def model_report(
                 field="segment",
             )
     mapping = report_mapping(schema, config, ref.table, current, segments)
-    report = compare(
-        ref.table,
-        current,
-        mapping=mapping,
-        methods=chosen.methods,
-        thresholds=chosen.thresholds,
-        min_rows=chosen.min_rows,
-        drift_share=chosen.drift_share,
+    report = Report(
+        compare_datasets(
+            ref.table,
+            current,
+            mapping,
+            methods=chosen.methods,
+            thresholds=chosen.thresholds,
+            min_rows=chosen.min_rows,
+            drift_share=chosen.drift_share,
+            # The model's own columns: the stored ids and times are no schema change.
+            schema_columns={c.name for c in schema.columns()},
+        )
     )
     return ModelReport(model, start, end, ref.source, report, tuple(segments))
 
