@@ -97,6 +97,18 @@ def test_a_model_before_its_first_window_has_unknown_health(client: TestClient) 
     assert entry["sparkline"]["value"] == []
 
 
+def test_the_last_window_is_the_newest_not_the_last_recomputed(client: TestClient) -> None:
+    for hour in range(3):
+        ingest(client, records(hour))
+    every = {"from": DAY0.isoformat(), "to": (DAY0 + timedelta(hours=3)).isoformat()}
+    assert client.post("/v1/models/churn/runs", json=every).status_code == 200
+    first = {"from": DAY0.isoformat(), "to": (DAY0 + timedelta(hours=1)).isoformat()}
+    assert client.post("/v1/models/churn/runs", json=first).status_code == 200  # late labels
+
+    [entry] = get(client, "/v1/dashboard/overview")["models"]
+    assert entry["last_run"]["window_start"] == (DAY0 + timedelta(hours=2)).isoformat()
+
+
 def test_the_overview_says_why_a_model_is_not_ok(app: TestClient) -> None:
     [entry] = get(app, "/v1/dashboard/overview")["models"]
     assert entry["model"]["name"] == "churn"

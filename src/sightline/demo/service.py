@@ -3,8 +3,9 @@
 A churn model (scikit-learn gradient boosting) is trained on generated customers. The service
 logs a week of predictions through the real SDK over HTTP, timestamps spread over the past week;
 from day 5 the customers change (higher charges, more support calls, more monthly contracts), and
-the labels arrive a day after each prediction. Every window is computed, then the service keeps
-logging live traffic until stopped.
+the labels arrive a day after each prediction. Each prediction is also a service event (its
+latency and status); on day 6 a four-hour incident slows the service down and fails some
+requests. Every window is computed, then the service keeps logging live traffic until stopped.
 """
 
 from __future__ import annotations
@@ -121,11 +122,25 @@ class ModelService:
         self.model = model
         self.customers = customers
         self.pending_labels: deque[tuple[datetime, str, int]] = deque()
+        self.rng = np.random.default_rng(11)
+        self.incident: tuple[datetime, datetime] | None = None
 
     def serve(self, timestamps: list[datetime], drifted: bool) -> None:
-        data = self.customers.sample(len(timestamps), drifted)
+        """Predict for one customer per timestamp and log each prediction with its service
+        event; during the ``incident`` (start, end) requests are slower and some time out."""
+        n = len(timestamps)
+        data = self.customers.sample(n, drifted)
         scores = self.model.predict_proba(matrix(data))[:, 1]
+        during = np.array([self._in_incident(ts) for ts in timestamps], dtype=bool)
+        latencies = self.rng.lognormal(np.log(18.0), 0.35, n) * np.where(during, 2.6, 1.0)
+        failed = self.rng.random(n) < np.where(during, 0.2, 0.002)
         for i, ts in enumerate(timestamps):
+            if failed[i]:
+                self.client.log_event(
+                    MODEL, "predict", latency_ms=round(float(latencies[i]) * 3, 1),
+                    status="error", error_type="TimeoutError", ts=ts, model_version="v1",
+                )  # fmt: skip
+                continue  # no prediction was made
             request_id = self.client.log_prediction(
                 MODEL,
                 _features(data, i),
@@ -133,9 +148,16 @@ class ModelService:
                 ts=ts,
                 model_version="v1",
             )
+            self.client.log_event(
+                MODEL, "predict", latency_ms=round(float(latencies[i]), 1), status="ok",
+                ts=ts, model_version="v1",
+            )  # fmt: skip
             self.pending_labels.append(
                 (ts + timedelta(days=1), request_id, int(data["churned"][i]))
             )
+
+    def _in_incident(self, ts: datetime) -> bool:
+        return self.incident is not None and self.incident[0] <= ts < self.incident[1]
 
     def deliver_labels(self, now: datetime) -> int:
         """Log the labels that are due (a day after their prediction)."""
@@ -199,18 +221,21 @@ def run_demo(
         now = datetime.now(UTC).replace(microsecond=0)
         begin = now - timedelta(days=days)
         drift_from = begin + timedelta(days=4)  # day 5 onwards
+        incident = (begin + timedelta(days=5, hours=10)).replace(minute=0, second=0)  # day 6
         hours = int((now - begin).total_seconds() // 3600)
+        service.incident = (incident, incident + timedelta(hours=4))
         say(
             f"Logging {days} days of predictions ({per_hour}/hour) through the SDK; "
-            "drift from day 5 "
-            f"({drift_from:%Y-%m-%d %H:%M} UTC), labels a day late ..."
+            f"drift from day 5 ({drift_from:%Y-%m-%d %H:%M} UTC), labels a day late, "
+            f"a service incident on day 6 ({incident:%Y-%m-%d %H:%M} UTC) ..."
         )
         rng = np.random.default_rng(7)
         for h in range(hours):
             hour = begin + timedelta(hours=h)
             offsets = np.sort(rng.uniform(0, 3600, per_hour))
             service.serve(
-                [hour + timedelta(seconds=float(s)) for s in offsets], drifted=hour >= drift_from
+                [hour + timedelta(seconds=float(s)) for s in offsets],
+                drifted=hour >= drift_from,
             )
             service.deliver_labels(now)
         client.flush(120)

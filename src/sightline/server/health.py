@@ -59,9 +59,11 @@ class Health:
 
 
 def last_run(metrics: MetricStore, model: str, monitor: Monitor) -> JobRun | None:
-    """The latest run of the monitor's own windows (roll-ups left out)."""
+    """The run of the latest window of the monitor's own (roll-ups left out) among the recent
+    runs: a late-data recompute of an older window does not stand in for the newest one."""
     runs = metrics.runs(model, limit=50, monitor=monitor.name)
-    return next((r for r in runs if r.granularity == monitor.granularity), None)
+    own = [r for r in runs if r.granularity == monitor.granularity]
+    return max(own, key=lambda r: r.window_start) if own else None
 
 
 def _when(ts: datetime) -> str:

@@ -97,7 +97,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
         "severity": "warning",
         "labels": {"category": "model_quality"},
         "annotations": {
-            "summary": "Estimated {metric} of {model} dropped to {value:.3f} "
+            "summary": "{metric} of {model} dropped to {value:.3f} "
             "(baseline {baseline:.3f}); labels are not in yet",
         },
     },
