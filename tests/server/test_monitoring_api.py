@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pytest
+from sklearn.metrics import accuracy_score, roc_auc_score
 
 from sightline.config import Settings
 from sightline.monitoring import Scheduler
@@ -441,6 +442,24 @@ def test_estimated_quality_comes_from_the_reference_scores(monitored: TestClient
     assert accuracy["details"]["lower"] <= accuracy["value"] <= accuracy["details"]["upper"]
 
 
+def test_quality_points_carry_the_references_quality_as_their_baseline(
+    monitored: TestClient,
+) -> None:
+    reference = pa.ipc.open_stream(reference_stream()).read_all()
+    target, label = reference.column("target").to_numpy(), reference.column("label").to_numpy()
+    expected = {
+        "accuracy": accuracy_score(target, label),  # 0.9: labels x >= 5 of targets x >= 4
+        "roc_auc": roc_auc_score(target, reference.column("score").to_numpy()),
+        "estimated_accuracy": accuracy_score(target, label),
+    }
+    for metric, value in expected.items():
+        found = points(monitored, metric=metric, version="*")
+        assert found, metric
+        assert [p["details"]["reference_value"] for p in found] == pytest.approx(
+            [value] * len(found)
+        ), metric
+
+
 def test_without_targets_in_the_reference_there_is_no_estimate(client: TestClient) -> None:
     records = all_records()
     ingest(client, records + feedback(records))
@@ -461,6 +480,10 @@ def test_without_targets_in_the_reference_there_is_no_estimate(client: TestClien
     found = {p["metric"] for p in points(client, version="*", segment="*")}
     assert {"label_coverage", "accuracy", "roc_auc"} <= found  # from the window's own labels
     assert not any(name.startswith("estimated_") for name in found)
+    # Without labels in the reference, rules compare quality with the trailing windows.
+    accuracy = points(client, metric="accuracy", version="*")
+    assert accuracy
+    assert not any("reference_value" in p["details"] for p in accuracy)
 
 
 # -- roll-ups ------------------------------------------------------------------------------------

@@ -392,9 +392,11 @@ class JobRunner:
             checked = True
         mapping = self._mapping(schema, config, reference, table)
         realized = None
+        # The reference's own quality: the baseline a window's quality is judged against.
+        baseline = _reference_quality(mapping, reference)
         if monitor.computes("model_quality") and "target" in table.column_names:
             realized = _realized(mapping, table)
-            points += quality_points(point, realized, table)
+            points += quality_points(point, realized, table, baseline)
         if monitor.computes("estimated_quality") and mapping is not None:
             estimator = _estimator(mapping, reference)
             if estimator is not None and mapping.prediction_score in table.column_names:
@@ -406,7 +408,7 @@ class JobRunner:
                     else None,
                 )
                 classification = realized if isinstance(realized, ClassificationQuality) else None
-                points += estimated_points(point, estimate, classification)
+                points += estimated_points(point, estimate, classification, baseline)
         return points, summaries, checked
 
     def _mapping(
@@ -475,6 +477,22 @@ def _realized(mapping: ColumnMapping | None, table: pa.Table) -> Any:
         )
     except SightlineError as error:
         raise ComputeError(f"model quality cannot be computed: {error}") from None
+
+
+def _reference_quality(mapping: ColumnMapping | None, reference: Reference) -> Any:
+    """The realized quality of the reference's labelled rows (None without labels)."""
+    if mapping is None or "target" not in reference.table.column_names:
+        return None
+
+    def compute() -> Any:
+        try:
+            return _realized(mapping, reference.table)
+        except ComputeError as error:
+            log.info("no reference quality from %s: %s", reference.source, error)
+            return None
+
+    key = ("quality", mapping.task, mapping.prediction_score, mapping.prediction_label)
+    return reference.derived((*key, repr(mapping.positive_label)), compute)
 
 
 def _estimator(mapping: ColumnMapping, reference: Reference) -> CBPE | None:

@@ -24,6 +24,9 @@ mae, rmse, mape, r2, …      —           realized model quality (regression)
 estimated_accuracy, …       —           CBPE estimates (details: standard error, realized)
 event_count, throughput …   —           service health from service events
 ==========================  ==========  ====================================================
+
+Realized and estimated quality points carry the reference's realized value of their metric
+(``details.reference_value``) when the reference has labels: the baseline of alert rules.
 """
 
 from __future__ import annotations
@@ -189,8 +192,11 @@ def quality_points(
     point: PointBuilder,
     quality: ClassificationQuality | RegressionQuality | None,
     table: pa.Table,
+    reference: ClassificationQuality | RegressionQuality | None = None,
 ) -> list[MetricPoint]:
-    """Label coverage, label delay and realized model quality of one slice."""
+    """Label coverage, label delay and realized model quality of one slice; each quality point
+    carries the ``reference``'s value of its metric (``reference_value``), the baseline of
+    alert rules that compare with the reference."""
     n = table.num_rows
     labelled = table.filter(pc.is_valid(table.column("target"))) if n else table
     points = [
@@ -218,13 +224,16 @@ def quality_points(
         CLASSIFICATION_METRICS if isinstance(quality, ClassificationQuality) else REGRESSION_METRICS
     )
     common = {"n_labelled": labelled.num_rows, "notes": values.get("notes", [])}
+    baseline = reference.to_dict() if reference is not None else {}
     for metric in names:
         value = values.get(metric)
         if value is None:
             continue
         extra: dict[str, Any] = {}
+        if baseline.get(metric) is not None:
+            extra["reference_value"] = baseline[metric]
         if metric == "accuracy":
-            extra = {
+            extra |= {
                 "confusion_matrix": values.get("confusion_matrix"),
                 "labels": values.get("labels"),
                 "positive_label": values.get("positive_label"),
@@ -237,13 +246,15 @@ def estimated_points(
     point: PointBuilder,
     estimated: EstimatedQuality,
     realized: ClassificationQuality | None,
+    reference: ClassificationQuality | RegressionQuality | None = None,
 ) -> list[MetricPoint]:
-    """CBPE estimates of one slice, each with its standard error and the realized value (when
-    labels exist) beside it."""
+    """CBPE estimates of one slice, each with its standard error, the realized value (when
+    labels exist) and the reference's realized value (``reference_value``) beside it."""
     if estimated.status != "ok":
         return []
     points = []
     realized_values = realized.to_dict() if realized is not None else {}
+    baseline = reference.to_dict() if reference is not None else {}
     for metric in ESTIMATED_METRICS:
         estimate = getattr(estimated, metric)
         if estimate is None or estimate.value is None:
@@ -258,6 +269,11 @@ def estimated_points(
                 lower=interval[0] if interval else None,
                 upper=interval[1] if interval else None,
                 realized=realized_values.get(metric),
+                **(
+                    {"reference_value": baseline[metric]}
+                    if baseline.get(metric) is not None
+                    else {}
+                ),
             )
         )
     return points
