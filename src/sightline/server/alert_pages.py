@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sightline.errors import NotFoundError, ValidationError
 from sightline.monitoring.alerts import Alerting
+from sightline.monitoring.alerts.context import bin_text
 from sightline.monitoring.ranking import ColumnMove, SliceMove, WindowRanking
 from sightline.schema import Window, parse_time
 from sightline.schema.alerts import AlertInstance, Matcher, Transition
@@ -356,9 +357,7 @@ def _moved_text(column: str, moved: dict[str, Any]) -> tuple[str, list[str]]:
         filters.append(str(RowFilter(column, ">=", float(low))))
     if high is not None:
         filters.append(str(RowFilter(column, "<", float(high))))
-    text = f"{column} in [{_number(low) if low is not None else '−∞'}, "
-    text += f"{_number(high) if high is not None else '∞'})"
-    return text + points, filters
+    return bin_text(column, low, high) + points, filters
 
 
 def _feature_view(model: str, move: ColumnMove, rows_params: dict[str, str]) -> dict[str, Any]:
