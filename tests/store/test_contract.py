@@ -518,6 +518,48 @@ def test_replace_window_replaces_only_that_window(metrics: MetricStore) -> None:
     ] == []
 
 
+def test_query_worst_keeps_the_highest_value_of_each_window_and_its_column(
+    metrics: MetricStore,
+) -> None:
+    nan = float("nan")
+    values = [  # per window: the missing share of columns a, b, c
+        {"a": 0.1, "b": 0.3, "c": 0.2},
+        {"a": 0.4, "b": 0.4, "c": nan},  # a tie goes to the first column by name; NaN is no value
+        {"a": None, "b": nan, "c": None},  # no value at all
+    ]
+    for n, shares in enumerate(values):
+        window = hour(n)
+        metrics.replace_window(
+            "m",
+            "default",
+            window,
+            [
+                *(point("missing_share", window, v, column=c) for c, v in shares.items()),
+                point("missing_share", window, 0.9, column="a", version="v2"),
+                point("schema_changes", window, float(n)),
+            ],
+        )
+
+    table = metrics.query_worst(
+        "m", metrics=["missing_share", "schema_changes"], granularity="1h", model_version=""
+    )
+    assert table.column_names == ["metric", "start", "value", "column", "n_columns"]
+    rows = list(zip(*(column(table, name) for name in table.column_names), strict=True))
+    epoch = [int(hour(n).start.timestamp()) for n in range(3)]
+    assert rows == [
+        ("missing_share", epoch[0], 0.3, "b", 3),
+        ("missing_share", epoch[1], 0.4, "a", 3),
+        ("missing_share", epoch[2], None, None, 3),
+        ("schema_changes", epoch[0], 0.0, "", 1),
+        ("schema_changes", epoch[1], 1.0, "", 1),
+        ("schema_changes", epoch[2], 2.0, "", 1),
+    ]
+    later = metrics.query_worst(
+        "m", metrics=["missing_share"], start=hour(1).start, end=hour(1).end
+    )
+    assert column(later, "start") == [epoch[1]]
+
+
 def test_query_filters(metrics: MetricStore) -> None:
     for n in range(4):
         window = hour(n)

@@ -355,7 +355,7 @@ def get_issues(model: str, request: Request, params: Params) -> Response:
     svc = _services(request)
     info = model_info(svc, model)
     view = params.resolve(svc, info)
-    table = svc.metrics.query_table(model, metrics=list(ISSUE_METRICS), **view.filters())
+    table = svc.metrics.query_worst(model, metrics=list(ISSUE_METRICS), **view.filters())
     return _fast_json({"model": model, "view": view.to_dict(), **issue_series(table)})
 
 

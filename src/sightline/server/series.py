@@ -118,37 +118,28 @@ def averaged(series: list[dict[str, Any]], granularity: str) -> list[dict[str, A
 
 
 def issue_series(table: pa.Table) -> dict[str, Any]:
-    """Per window and metric of one slice, the worst (highest) value over the columns and the
-    column that has it. ``table`` is ordered by window, then metric (as the store returns it)."""
-    n = table.num_rows
-    if n == 0:
+    """The data-quality panel's series from :meth:`MetricStore.query_worst`'s table: per
+    metric, the windows, the worst value over the columns and the column having it (an index
+    into ``columns``, -1 for none)."""
+    if table.num_rows == 0:
         return {"columns": [], "series": []}
-    starts = epoch_seconds(table.column("window_start"))
+    starts = np.asarray(table.column("start").to_numpy(), dtype=np.int64)
     metrics, metric_names = _codes(table.column("metric"))
-    columns, column_names = _codes(table.column("column"))
+    encoded = pc.dictionary_encode(table.column("column")).combine_chunks()
+    columns = np.asarray(pc.fill_null(encoded.indices, -1).to_numpy(), dtype=np.int64)
     values = _values(table)
-    values = np.where(np.isnan(values), -np.inf, values)
-    change = np.ones(n, dtype=bool)
-    change[1:] = (starts[1:] != starts[:-1]) | (metrics[1:] != metrics[:-1])
-    bounds = np.flatnonzero(change)
-    worst = np.maximum.reduceat(values, bounds)
-    lengths = np.diff(np.append(bounds, n))
-    hits = np.where(values == np.repeat(worst, lengths), np.arange(n), n)
-    first = np.minimum.reduceat(hits, bounds)
-    worst_column = np.where(first < n, columns[np.minimum(first, n - 1)], -1)
-    worst = np.where(np.isfinite(worst), worst, np.nan)
-    group_metric = metrics[bounds]
+    counts = np.asarray(table.column("n_columns").to_numpy(), dtype=np.int64)
     series = []
-    for code in np.unique(group_metric).tolist():
-        mask = group_metric == code
+    for code in np.unique(metrics).tolist():
+        mask = metrics == code
         series.append(
             {
                 "metric": metric_names[code],
-                "start": starts[bounds][mask],
-                "value": worst[mask],
-                "column": worst_column[mask],
-                "n_columns": lengths[mask],
+                "start": starts[mask],
+                "value": values[mask],
+                "column": columns[mask],
+                "n_columns": counts[mask],
             }
         )
     series.sort(key=lambda s: ISSUE_METRICS.index(s["metric"]))
-    return {"columns": column_names, "series": series}
+    return {"columns": encoded.dictionary.to_pylist(), "series": series}

@@ -321,6 +321,25 @@ class MetricStore(Protocol):
         """The points of :meth:`query` as one Arrow table, for long series."""
         ...
 
+    def query_worst(
+        self,
+        model: str,
+        *,
+        metrics: Sequence[str],
+        granularity: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        model_version: str | None = None,
+        monitor: str | None = None,
+        segment_key: str | None = None,
+        segment_value: str | None = None,
+    ) -> pa.Table:
+        """Per metric and window, the highest value over the columns (NaN and null left out)
+        and the first column, by name, that has it: ``metric``, ``start`` (epoch seconds),
+        ``value`` (null when no column has one), ``column``, ``n_columns``; ordered by metric,
+        then time. What the dashboard's data-quality panel draws, aggregated in the store."""
+        ...
+
     def query_series(
         self,
         model: str,

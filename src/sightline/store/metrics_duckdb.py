@@ -229,6 +229,38 @@ class DuckDBMetricStore:
         with self.db.reading() as con:
             return con.sql(sql, params=params).to_arrow_table()
 
+    def query_worst(
+        self,
+        model: str,
+        *,
+        metrics: Sequence[str],
+        granularity: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        model_version: str | None = None,
+        monitor: str | None = None,
+        segment_key: str | None = None,
+        segment_value: str | None = None,
+    ) -> pa.Table:
+        filters = {
+            "granularity": granularity, "model_version": model_version, "monitor": monitor,
+            "segment_key": segment_key, "segment_value": segment_value,
+        }  # fmt: skip
+        where, params = self._where(model, filters, start, end)
+        where += f" AND metric IN ({', '.join('?' for _ in metrics)})"
+        params.extend(metrics)
+        known = "value IS NOT NULL AND NOT isnan(value)"
+        sql = (
+            "SELECT metric, epoch(window_start)::BIGINT AS start,"
+            f" max(value) FILTER (WHERE {known}) AS value,"
+            f' first("column" ORDER BY value DESC, "column") FILTER (WHERE {known}) AS "column",'
+            " count(*) AS n_columns"
+            f" FROM metric_points WHERE {where}"
+            " GROUP BY metric, window_start ORDER BY metric, window_start"
+        )
+        with self.db.reading() as con:
+            return con.sql(sql, params=params).to_arrow_table()
+
     def query_series(
         self,
         model: str,
