@@ -293,3 +293,28 @@ def test_each_segment_is_compared_with_the_same_segment_of_the_reference(
     assert drifted[("eu", "region")] == drifted[("us", "region")] == 0.0
     score = metrics.query("m", metric="drift_score", column="x", segment_key="region")
     assert all("[region=" in p.details["reference"] for p in score)
+
+
+def test_the_first_days_labels_reach_its_reference_while_they_may_come(
+    predictions_store: PredictionStore, metrics: MetricStore, runner: JobRunner, clock: FakeClock
+) -> None:
+    """Without an uploaded reference the first day is the reference; its ground truth comes
+    later than it, and is used (CBPE's calibration, the quality baseline) once it has."""
+    first_day = predictions(DAY0, hours=24, per_hour=20, seed=7)
+    later = predictions(DAY0 + timedelta(days=2), hours=1, per_hour=60, seed=8)
+    for r in later:
+        r["request_id"] = "late-" + r["request_id"]
+    log(predictions_store, first_day + later, received=DAY0 + timedelta(days=2, hours=1))
+    log(predictions_store, feedback(later[:1]), received=DAY0 + timedelta(days=2, hours=1))
+    window = Window.containing(DAY0 + timedelta(days=2), "1h")
+    clock.set(DAY0 + timedelta(days=2, hours=2))
+
+    runner.run_window("m", window)
+    found = by_metric(metrics.query("m", model_version="", segment_key=""))
+    assert ("estimated_accuracy", "") not in found  # the reference has no labels yet
+
+    log(predictions_store, feedback(first_day), received=clock.now())
+    runner.run_window("m", window)
+    found = by_metric(metrics.query("m", model_version="", segment_key=""))
+    assert ("estimated_accuracy", "") in found
+    assert "reference_value" in found["accuracy", ""].details

@@ -460,6 +460,47 @@ def test_quality_points_carry_the_references_quality_as_their_baseline(
         ), metric
 
 
+def window_metrics(client: TestClient, start: datetime) -> set[str]:
+    window = {"from": start.isoformat(), "to": (start + timedelta(hours=1)).isoformat()}
+    assert client.post("/v1/models/churn/runs", json=window).status_code == 200
+    end = (start + timedelta(hours=1)).isoformat()
+    return {p["metric"] for p in points(client, start=start.isoformat(), end=end)}
+
+
+def test_labels_that_come_after_the_window_are_used_when_it_is_recomputed(
+    client: TestClient,
+) -> None:
+    """The first day (the reference) has no labels; a window is computed before its own
+    labels come, then again after: its quality is computed then, not stuck at 'no labels'."""
+    records = all_records()
+    early = [r for r in records if r["ts"] >= DAY1.isoformat()]
+    ingest(client, records + feedback(early[-20:]))  # the model has ground truth, elsewhere
+    assert client.put("/v1/models/churn/config", json=CONFIG).status_code == 200
+
+    assert "accuracy" not in window_metrics(client, BUSY[3])
+    ingest(client, feedback([r for r in early if r["ts"] < BUSY[4].isoformat()]))
+    assert {"label_coverage", "accuracy", "roc_auc"} <= window_metrics(client, BUSY[3])
+
+
+def test_a_reference_uploaded_before_any_label_keeps_its_target(client: TestClient) -> None:
+    records = all_records()
+    ingest(client, records)  # predictions only: the model has no ground truth yet
+    response = client.put(
+        "/v1/models/churn/references/default",
+        content=reference_stream(),
+        headers={"content-type": ARROW},
+    )
+    assert response.status_code == 200, response.text
+    assert "target" in response.json()["columns"]
+    assert client.put("/v1/models/churn/config", json=CONFIG).status_code == 200
+
+    ingest(client, feedback(records))  # the labels come: CBPE and the baseline work from now
+    found = window_metrics(client, BUSY[0])
+    assert {"accuracy", "estimated_accuracy"} <= found
+    [accuracy] = points(client, metric="accuracy", end=(BUSY[0] + timedelta(hours=1)).isoformat())
+    assert accuracy["details"]["reference_value"] == pytest.approx(0.9)
+
+
 def test_without_targets_in_the_reference_there_is_no_estimate(client: TestClient) -> None:
     records = all_records()
     ingest(client, records + feedback(records))

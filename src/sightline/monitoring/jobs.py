@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -111,6 +111,7 @@ class JobRunner:
         default: Monitor | None = None,
         on_window: WindowCallback | None = None,
         clock: Clock | None = None,
+        label_lookback: timedelta = timedelta(days=30),
     ):
         self.predictions = predictions
         self.clock = clock or SystemClock()
@@ -118,7 +119,9 @@ class JobRunner:
         self.default = default or Monitor()
         self._config = config or (lambda name: ModelConfig(name, monitors=(self.default,)))
         self.on_window = on_window
-        self.references = ReferenceCache(predictions)
+        self.references = ReferenceCache(
+            predictions, label_lookback=label_lookback, now=self.clock.now
+        )
         self._overrides: dict[str, ModelConfig] = {}
         self._lock = threading.Lock()
 
@@ -419,13 +422,12 @@ class JobRunner:
         if not outputs or schema.target is None:
             return None
 
-        def infer() -> ColumnMapping | None:
-            source = reference.table if "target" in reference.table.column_names else table
+        def infer(source: pa.Table) -> ColumnMapping | None:
+            if "target" not in source.column_names:
+                return None
             labelled = source.filter(pc.is_valid(source.column("target")))
             if labelled.num_rows == 0:
-                labelled = table.filter(pc.is_valid(table.column("target")))
-                if labelled.num_rows == 0:
-                    return None
+                return None
             present = [n for n in outputs if n in labelled.column_names]
             given = ColumnMapping(
                 numerical_features=(),
@@ -450,8 +452,10 @@ class JobRunner:
             config.prediction_label,
             repr(config.positive_label),
         )
-        mapping: ColumnMapping | None = reference.derived(key, infer)
-        return mapping
+        # From the reference's labelled rows (once per reference), else from the window's own:
+        # each time, since a window's labels may come later than the window.
+        mapping: ColumnMapping | None = reference.derived(key, lambda: infer(reference.table))
+        return mapping if mapping is not None else infer(table)
 
 
 def _realized(mapping: ColumnMapping | None, table: pa.Table) -> Any:

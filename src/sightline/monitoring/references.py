@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -176,9 +176,17 @@ def _span(window: Window) -> str:
 class ReferenceCache:
     """Pinned references by what identifies them, so backfills prepare each one once."""
 
-    def __init__(self, store: PredictionStore, size: int = 32):
+    def __init__(
+        self,
+        store: PredictionStore,
+        size: int = 32,
+        label_lookback: timedelta = timedelta(days=30),
+        now: Callable[[], datetime] | None = None,
+    ):
         self.store = store
         self.size = size
+        self.label_lookback = label_lookback
+        self.now = now or (lambda: datetime.now(UTC))
         self._cache: OrderedDict[Any, Reference] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -209,10 +217,13 @@ class ReferenceCache:
             info = next((m for m in self.store.models() if m.name == model), None)
             first = info.first_ts if info else None
             # The first day of data is pinned once it has passed; until then it still grows.
+            # Its ground truth comes later: while it may (the label look-back), new labels
+            # renew it, so that its quality and the CBPE calibration use them.
             return (
                 "first-day",
                 first,
-                info.n_predictions if info and first and _today(first) else None,
+                info.n_predictions if info and first and self._today(first) else None,
+                info.n_feedback if info and first and self._labels_may_come(first) else None,
             )
         if spec.kind == "previous_version":
             return tuple(self.store.versions(model))
@@ -222,17 +233,20 @@ class ReferenceCache:
         with self._lock:
             self._cache.clear()
 
+    def _today(self, first: datetime) -> bool:
+        return self.now() < Window.containing(first, "1d").end + timedelta(hours=1)
 
-def _today(first: datetime) -> bool:
-    return datetime.now(first.tzinfo) < Window.containing(first, "1d").end + timedelta(hours=1)
+    def _labels_may_come(self, first: datetime) -> bool:
+        return self.now() < Window.containing(first, "1d").end + self.label_lookback
 
 
 def conform_reference(schema: ModelSchema, table: pa.Table) -> pa.Table:
     """The columns of a reference dataset that the model has, cast to the model's types.
 
-    Columns the model does not have are left out. A column whose values cannot be cast (text
-    where the model has numbers) is refused with its name; so is a dataset sharing no column
-    with the model.
+    Columns the model does not have are left out, except ``target`` while the model has no
+    ground truth yet (it is kept as given, and cast once labels have set its type). A column
+    whose values cannot be cast (text where the model has numbers) is refused with its name;
+    so is a dataset sharing no column with the model.
     """
     columns: dict[str, pa.ChunkedArray] = {}
     for spec in schema.columns():
@@ -266,4 +280,6 @@ def conform_reference(schema: ModelSchema, table: pa.Table) -> pa.Table:
             f"the reference shares no column with model '{schema.model}' (its columns: {known})",
             field="body",
         )
+    if schema.target is None and "target" in table.column_names:
+        columns["target"] = table.column("target")
     return pa.table(columns)

@@ -124,8 +124,9 @@ def create_app(
             interval=settings.alert_interval,
         )
         runner = JobRunner(
-            predictions, metrics, config.model, clock=clock, on_window=alerting.on_window
-        )
+            predictions, metrics, config.model, clock=clock, on_window=alerting.on_window,
+            label_lookback=timedelta(days=settings.label_lookback_days),
+        )  # fmt: skip
         for model_config in metrics.model_configs():
             runner.set_config(model_config)  # set through the API: they win over the file
         scheduler = Scheduler(
