@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import random
 import sys
 import time
@@ -36,7 +37,7 @@ class Progress:
         self.every = 0.1 if self.tty else every
         self.done = 0
         self.started = time.monotonic()
-        self._shown = 0.0
+        self._shown = -math.inf  # the first update always shows, whatever the clock reads
 
     def update(self, rows: int) -> None:
         self.done += rows
