@@ -318,3 +318,8 @@ def test_the_first_days_labels_reach_its_reference_while_they_may_come(
     found = by_metric(metrics.query("m", model_version="", segment_key=""))
     assert ("estimated_accuracy", "") in found
     assert "reference_value" in found["accuracy", ""].details
+    # Each realized value carries its noise at the window's size, from the reference's labels.
+    accuracy = found["accuracy", ""]
+    base, n = accuracy.details["reference_value"], accuracy.details["n_labelled"]
+    binomial = (base * (1 - base) / n) ** 0.5
+    assert accuracy.details["standard_error"] == pytest.approx(binomial, rel=0.25)

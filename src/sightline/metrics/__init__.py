@@ -22,6 +22,7 @@ from sightline.metrics.performance import (
     regression_quality,
 )
 from sightline.metrics.quality import ColumnQuality, DatasetQuality
+from sightline.metrics.sampling import unit_errors
 from sightline.metrics.summaries import CategoricalSummary, NumericalSummary
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "drift_methods",
     "infer_mapping",
     "regression_quality",
+    "unit_errors",
 ]

@@ -32,6 +32,7 @@ from sightline.metrics import (
     compare_tables,
     infer_mapping,
     regression_quality,
+    unit_errors,
 )
 from sightline.metrics.segments import split_segments, top_segments
 from sightline.monitoring.clock import Clock, SystemClock
@@ -399,7 +400,8 @@ class JobRunner:
         baseline = _reference_quality(mapping, reference)
         if monitor.computes("model_quality") and "target" in table.column_names:
             realized = _realized(mapping, table)
-            points += quality_points(point, realized, table, baseline)
+            noise = _reference_noise(mapping, reference) if realized is not None else {}
+            points += quality_points(point, realized, table, baseline, noise)
         if monitor.computes("estimated_quality") and mapping is not None:
             estimator = _estimator(mapping, reference)
             if estimator is not None and mapping.prediction_score in table.column_names:
@@ -497,6 +499,27 @@ def _reference_quality(mapping: ColumnMapping | None, reference: Reference) -> A
 
     key = ("quality", mapping.task, mapping.prediction_score, mapping.prediction_label)
     return reference.derived((*key, repr(mapping.positive_label)), compute)
+
+
+def _reference_noise(mapping: ColumnMapping | None, reference: Reference) -> dict[str, float]:
+    """Each quality metric's sampling noise at one row, bootstrapped from the reference's
+    labelled rows (see :func:`sightline.metrics.unit_errors`); empty without labels."""
+    if mapping is None or "target" not in reference.table.column_names:
+        return {}
+
+    def compute() -> dict[str, float]:
+        table = reference.table
+        labelled = table.filter(pc.is_valid(table.column("target")))
+
+        def metrics(rows: Any) -> dict[str, Any]:
+            quality = _realized(mapping, labelled.take(rows))
+            return quality.to_dict() if quality is not None else {}
+
+        return unit_errors(metrics, labelled.num_rows)
+
+    key = ("noise", mapping.task, mapping.prediction_score, mapping.prediction_label)
+    noise: dict[str, float] = reference.derived((*key, repr(mapping.positive_label)), compute)
+    return noise
 
 
 def _estimator(mapping: ColumnMapping, reference: Reference) -> CBPE | None:

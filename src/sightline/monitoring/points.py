@@ -27,10 +27,15 @@ event_count, throughput …   —           service health from service events
 
 Realized and estimated quality points carry the reference's realized value of their metric
 (``details.reference_value``) when the reference has labels: the baseline of alert rules.
+Both carry ``details.standard_error``: for an estimate, CBPE's; for a realized value, the
+sampling noise at the slice's number of labelled rows, bootstrapped from the reference — the
+yardstick of a rule's ``sigmas``, so that a small window's chance dip does not page anyone.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,10 +198,13 @@ def quality_points(
     quality: ClassificationQuality | RegressionQuality | None,
     table: pa.Table,
     reference: ClassificationQuality | RegressionQuality | None = None,
+    noise: Mapping[str, float] | None = None,
 ) -> list[MetricPoint]:
     """Label coverage, label delay and realized model quality of one slice; each quality point
     carries the ``reference``'s value of its metric (``reference_value``), the baseline of
-    alert rules that compare with the reference."""
+    alert rules that compare with the reference, and its ``standard_error`` at the slice's
+    number of labelled rows from ``noise`` (per metric at one row, see
+    :func:`sightline.metrics.unit_errors`): how far the value may stray by chance alone."""
     n = table.num_rows
     labelled = table.filter(pc.is_valid(table.column("target"))) if n else table
     points = [
@@ -232,6 +240,8 @@ def quality_points(
         extra: dict[str, Any] = {}
         if baseline.get(metric) is not None:
             extra["reference_value"] = baseline[metric]
+        if noise and noise.get(metric) is not None and labelled.num_rows:
+            extra["standard_error"] = noise[metric] / math.sqrt(labelled.num_rows)
         if metric == "accuracy":
             extra |= {
                 "confusion_matrix": values.get("confusion_matrix"),

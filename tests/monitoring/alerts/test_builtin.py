@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
+
 from sightline.monitoring import JobRunner
 from sightline.monitoring.alerts import Alerting
 from sightline.schema import Window
 from sightline.store import MetricStore, PredictionStore
 from sightline.store.alerts import AlertStore
-from tests.monitoring.alerts.conftest import DELAY, FakeClock, HttpReceiver, config
+from tests.monitoring.alerts.conftest import (
+    DELAY,
+    FakeClock,
+    HttpReceiver,
+    config,
+    make_alerting,
+    point,
+    write_window,
+)
 from tests.monitoring.conftest import DAY0, SHIFTED, traffic, write_traffic
 
 DAY1 = DAY0 + timedelta(days=1)
@@ -78,3 +88,28 @@ def test_builtin_rules_notify_drift_then_no_data_which_holds_the_drift_back(
     clock.set(DAY1 + timedelta(hours=21))  # past the drift's repeat interval (12 h)
     alerting.tick()
     assert len(receiver.received) == 3  # drift is not repeated while it is inhibited
+
+
+def test_quality_drop_ignores_the_noise_of_small_windows_and_fires_on_a_real_drop(
+    metrics: MetricStore, state: AlertStore, clock: FakeClock
+):
+    """Precision 0.6 on the reference, windows of ~80 predicted positives (standard error
+    0.055): a week of chance dips, some beyond -10 %, stays quiet; a drop to 0.42 fires, and
+    the alert outlasts a good window, and resolves once
+    quality has been back for 6 hours (keep_firing_for: 6h)."""
+    alerting = make_alerting(config({}), state, metrics, clock)
+    rng = np.random.default_rng(11)
+    normal = list(rng.normal(0.6, 0.055, 168))
+    assert sum(v < 0.54 for v in normal) >= 10  # dips below -10 % happen by chance
+    values = [*normal, 0.42, 0.43, 0.61, 0.41, *[0.6] * 8]
+    states = []
+    for hour, value in enumerate(values):
+        p = point(hour, "precision", value, reference_value=0.6, standard_error=0.055)
+        w = write_window(metrics, hour, [p])
+        clock.set(w.end + DELAY)
+        alerting.evaluate("churn", window=w)
+        found = [a.state for a in alerting.alerts() if a.rule == "quality_drop"]
+        states.append(found[0] if found else "inactive")
+    assert set(states[:168]) == {"inactive"}
+    # Clear from 172:00; six clear hours later (the window ending 178:00) it resolves.
+    assert states[168:] == ["firing"] * 9 + ["resolved"] * 3

@@ -105,7 +105,7 @@ def test_a_full_section_builds_rules_and_policy():
     assert slow.condition == Threshold(">", 800.0)
     assert slow.scope.segment == "event=predict"
     assert isinstance(config.rule("no_data").condition, NoData)
-    assert config.rule("quality_drop").condition == Change("<", -0.1, "auto", 7, True)
+    assert config.rule("quality_drop").condition == Change("<", -0.1, "auto", 7, True, sigmas=3)
     policy = config.policy
     assert [c.name for c in policy.channels] == [
         "ml-team/0-webhook",
@@ -179,6 +179,9 @@ alerting:
          "3: alerting.rules[0]: a rule needs a metric"),
         ("rules:\n  - name: a\n    metric: m\n    condition: {change: '< 10', baseline: x}\n",
          "5: alerting.rules[0].condition.baseline: expected trailing, reference or auto"),
+        ("rules:\n  - name: a\n    metric: m\n    condition: {change: '< 10', sigmas: -1}\n",
+         "5: alerting.rules[0].condition.sigmas: expected a number of standard errors from 0 "
+         "to 10"),
         ("rules:\n  - name: a\n    condition: {no_data: 1h}\n    for: 2\n",
          "5: alerting.rules[0].for: a no_data rule is evaluated on a timer: give a duration"),
         ("rules:\n  - name: a\n    metric: m\n    condition: drifted\n    severity: high\n",

@@ -68,6 +68,22 @@ def test_change_prefers_the_reference_value_in_the_details():
     assert reference.check(point(0, "accuracy", 0.7), 0.9).holds is None  # no reference value
 
 
+def test_change_with_sigmas_must_also_exceed_the_values_standard_error():
+    """A small window's chance dip is within its noise; a real drop is beyond it."""
+    drop = Change("<", -0.1, "auto", relative=True, sigmas=3)
+    noisy = point(0, "precision", 0.5, reference_value=0.6, standard_error=0.06)
+    assert drop.check(noisy, None).holds is False  # -17 %, but 1.7 standard errors
+    sure = point(0, "precision", 0.5, reference_value=0.6, standard_error=0.02)
+    assert drop.check(sure, None).holds is True  # -17 % and 5 standard errors
+    small = point(0, "precision", 0.58, reference_value=0.6, standard_error=0.001)
+    assert drop.check(small, None).holds is False  # 20 standard errors, but only -3 %
+    assert drop.check(point(0, "precision", 0.5, reference_value=0.6), None).holds is True
+    assert drop.describe() == (
+        "change < -10% vs the reference (else the mean of the 7 windows before) "
+        "and beyond 3 standard errors"
+    )
+
+
 def test_drifted_reads_the_points_own_decision():
     drifted = Drifted()
     assert drifted.check(point(0, "drift_score", 0.4, "age", drifted=True, status="ok"), None).holds

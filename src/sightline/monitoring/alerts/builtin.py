@@ -71,8 +71,9 @@ BUILTIN: dict[str, dict[str, Any]] = {
     },
     "quality_drop": {
         "metric": ["accuracy", "f1", "roc_auc", "pr_auc", "precision", "recall"],
-        "condition": {"change": "< -10%", "baseline": "auto", "windows": 7},
+        "condition": {"change": "< -10%", "baseline": "auto", "windows": 7, "sigmas": 3},
         "for": 1,
+        "keep_firing_for": "6h",
         "severity": "critical",
         "labels": {"category": "model_quality"},
         "annotations": {
@@ -81,8 +82,9 @@ BUILTIN: dict[str, dict[str, Any]] = {
     },
     "error_rise": {
         "metric": ["mae", "rmse", "mape"],
-        "condition": {"change": "> 20%", "baseline": "auto", "windows": 7},
+        "condition": {"change": "> 20%", "baseline": "auto", "windows": 7, "sigmas": 3},
         "for": 1,
+        "keep_firing_for": "6h",
         "severity": "critical",
         "labels": {"category": "model_quality"},
         "annotations": {
@@ -91,7 +93,7 @@ BUILTIN: dict[str, dict[str, Any]] = {
     },
     "estimated_quality_drop": {
         "metric": "estimated_*",
-        "condition": {"change": "< -10%", "baseline": "auto", "windows": 7},
+        "condition": {"change": "< -10%", "baseline": "auto", "windows": 7, "sigmas": 3},
         "only_if": {"metric": "label_coverage", "op": "<", "value": 0.5, "missing": True},
         "for": 2,
         "severity": "warning",

@@ -29,6 +29,7 @@ __all__ = [
     "Threshold",
     "compare",
     "reference_value",
+    "standard_error",
 ]
 
 OPS = (">", ">=", "<", "<=")
@@ -110,18 +111,42 @@ def reference_value(point: MetricPoint) -> float | None:
     return None
 
 
+def standard_error(point: MetricPoint) -> float | None:
+    """The standard error of the point's value, when its details carry one."""
+    value = point.details.get("standard_error")
+    if isinstance(value, int | float) and not isinstance(value, bool) and _known(value):
+        return float(value)
+    return None
+
+
 @dataclass(frozen=True)
 class Change:
     """The value changed by ``op value`` relative to a baseline: the mean of the ``windows``
     windows before (``trailing``), the reference value in the point's details (``reference``),
     or the reference when the details have one, else the trailing mean (``auto``).
-    ``relative`` compares ``(value - baseline) / |baseline|`` instead of the difference."""
+    ``relative`` compares ``(value - baseline) / |baseline|`` instead of the difference.
+    With ``sigmas``, the change must also exceed that many standard errors of the value
+    (``details.standard_error``: the noise of a window of its size), so that chance alone in
+    a small window does not hold; a point without a standard error is judged on the change.
+
+        >>> from datetime import UTC, datetime
+        >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+        >>> def point(value, error):
+        ...     details = {"reference_value": 0.8, "standard_error": error}
+        ...     return MetricPoint("m", "precision", t, t, "1h", value, 50, details=details)
+        >>> rule = Change("<", -0.1, "reference", relative=True, sigmas=3)
+        >>> rule.check(point(0.7, 0.05), None).holds  # -12.5%, but within 3 x 0.05 of 0.8
+        False
+        >>> rule.check(point(0.6, 0.05), None).holds  # -25% and 4 standard errors
+        True
+    """
 
     op: str
     value: float
     baseline: str = "auto"
     windows: int = 7
     relative: bool = False
+    sigmas: float | None = None
 
     @property
     def trailing(self) -> int:
@@ -137,11 +162,13 @@ class Change:
         if base is None:
             return Outcome(None, point.value)
         delta = point.value - base
-        if self.relative:
-            if base == 0:
-                return Outcome(None, point.value, base)
-            delta /= abs(base)
-        return Outcome(compare(delta, self.op, self.value), point.value, base)
+        if self.relative and base == 0:
+            return Outcome(None, point.value, base)
+        holds = compare(delta / abs(base) if self.relative else delta, self.op, self.value)
+        error = standard_error(point)
+        if holds and self.sigmas is not None and error is not None:
+            holds = abs(delta) > self.sigmas * error
+        return Outcome(holds, point.value, base)
 
     def describe(self) -> str:
         amount = f"{self.value * 100:+g}%" if self.relative else f"{self.value:+g}"
@@ -150,7 +177,8 @@ class Change:
             "reference": "the reference",
             "auto": f"the reference (else the mean of the {self.windows} windows before)",
         }[self.baseline]
-        return f"change {self.op} {amount} vs {against}"
+        beyond = f" and beyond {self.sigmas:g} standard errors" if self.sigmas is not None else ""
+        return f"change {self.op} {amount} vs {against}{beyond}"
 
 
 @dataclass(frozen=True)

@@ -327,7 +327,7 @@ class _Parser(PolicyParser):
             ):
                 raise self.fail(where, "expected [low, high] with low <= high")
             return OutsideRange(float(pair[0]), float(pair[1]))
-        self.known(data, {"change", "baseline", "windows"}, path)
+        self.known(data, {"change", "baseline", "windows", "sigmas"}, path)
         op, amount, relative = self.comparison(data["change"], where, percent=True)
         baseline = data.get("baseline", "auto")
         if baseline not in ("auto", "trailing", "reference"):
@@ -335,7 +335,12 @@ class _Parser(PolicyParser):
         windows = data.get("windows", 7)
         if not isinstance(windows, int) or isinstance(windows, bool) or not 1 <= windows <= 1000:
             raise self.fail((*path, "windows"), "expected a number of windows from 1 to 1000")
-        return Change(op, amount, baseline, windows, relative)
+        sigmas = data.get("sigmas")
+        if sigmas is not None and (
+            not isinstance(sigmas, int | float) or isinstance(sigmas, bool) or not 0 < sigmas <= 10
+        ):
+            raise self.fail((*path, "sigmas"), "expected a number of standard errors from 0 to 10")
+        return Change(op, amount, baseline, windows, relative, sigmas)
 
     def comparison(self, value: Any, path: Location, *, percent: bool) -> Any:
         match = _CHANGE.match(value) if isinstance(value, str) else None
