@@ -189,6 +189,46 @@ def test_alerts_commands_against_a_running_server(
     assert "expected a matcher" in capsys.readouterr().err
 
 
+def test_rules_apply_and_delete_against_a_running_server(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    url = ["--url", server.url]
+    rules = tmp_path / "team-rules.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - name: drift_share\n"
+        "    metric: share_of_drifted_columns\n"
+        "    condition: '> 0.5'\n"
+        "  - name: slow\n"
+        "    metric: latency_p95\n"
+        "    condition: {change: '> 50%', baseline: trailing, windows: 24}\n"
+        "route: {group_wait: 0s}\n"
+    )
+    assert main(["rules", "apply", str(rules), *url]) == 0
+    out = capsys.readouterr().out
+    assert "applied  drift_share: > 0.5" in out
+    assert "applied  slow: change > +50% vs the mean of the 24 windows before" in out
+    assert "not applied (they live in the server's config file): route" in out
+    assert main(["rules", "list", *url]) == 0
+    listed = capsys.readouterr().out
+    sources = {line.split()[0]: line.split()[-1] for line in listed.splitlines()[2:]}
+    assert sources == {"feature_drift": "config", "drift_share": "api", "slow": "api"}
+
+    drift(server)
+    assert main(["alerts", "list", *url]) == 0
+    assert "drift_share" in capsys.readouterr().out
+    assert main(["rules", "delete", "drift_share", *url]) == 0
+    assert "deleted  drift_share (1 alert(s) ended)" in capsys.readouterr().out
+    assert main(["rules", "delete", "drift_share", *url]) == 2
+    assert "no rule 'drift_share'" in capsys.readouterr().err
+
+    rules.write_text("rules:\n  - name: bad\n    metric: x\n    condition: '> soon'\n")
+    assert main(["rules", "apply", str(rules), *url]) == 2
+    out = capsys.readouterr().out
+    assert f"{rules}:4: rules[0].condition: expected an operator" in out
+    assert "nothing was applied" in out
+
+
 def test_alerts_list_without_a_server_says_so(capsys: pytest.CaptureFixture[str]):
     from tests.conftest import free_port
 

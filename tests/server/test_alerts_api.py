@@ -231,3 +231,88 @@ def test_a_bad_alerting_section_stops_the_app_before_it_starts(settings: Setting
     with pytest.raises(Exception, match=r"sightline.yaml:3: alerting.rules\[0\].condition"):
         create_app(settings, config=config, start_scheduler=False)
     assert datetime.now(UTC) > DAY0
+
+
+DRIFT_RULE = {
+    "metric": "share_of_drifted_columns",
+    "condition": "> 0.5",
+    "severity": "critical",
+    "labels": {"team": "ml"},
+    "annotations": {"summary": "{value:.0%} of the columns of {model} drifted"},
+}
+
+
+def test_a_rule_set_through_the_api_fires_survives_a_restart_and_resolves_when_deleted(
+    settings: Settings, receiver: HttpReceiver, clock: FakeClock
+):
+    config = parse_config(CONFIG.replace("RECEIVER", receiver.url), "sightline.yaml")
+    app = create_app(settings, clock=clock, start_scheduler=False, config=config)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.put("/v1/rules/drift_share", json=DRIFT_RULE)
+        assert response.status_code == 200, response.text
+        assert response.json()["source"] == "api"
+        assert response.json()["condition"] == "> 0.5"
+        drift_day(client, clock)
+        firing = client.get("/v1/alerts", params={"state": "firing"}).json()["alerts"]
+        [mine] = [a for a in firing if a["rule"] == "drift_share"]
+        assert mine["labels"]["team"] == "ml"
+        assert mine["annotations"]["summary"] == "100% of the columns of churn drifted"
+        names = {b["groupLabels"]["alertname"] for b in receiver.bodies()}
+        assert names == {"feature_drift", "drift_share"}
+
+    restarted = create_app(settings, clock=clock, start_scheduler=False, config=config)
+    with TestClient(restarted, raise_server_exceptions=False) as client:
+        rules = client.get("/v1/rules").json()["rules"]
+        assert [(r["name"], r["source"]) for r in rules] == [
+            ("feature_drift", "config"),
+            ("drift_share", "api"),
+        ]
+        detail = client.get("/v1/rules/drift_share").json()
+        assert detail["definition"] == {"name": "drift_share", **DRIFT_RULE}
+        assert "definition" not in client.get("/v1/rules/feature_drift").json()
+        assert client.get("/v1/rules/nope").status_code == 404
+
+        sent = len(receiver.received)
+        response = client.delete("/v1/rules/drift_share")
+        assert response.status_code == 200, response.text
+        assert response.json()["ended_alerts"] == [mine["fingerprint"]]
+        assert client.get(f"/v1/alerts/{mine['fingerprint']}").json()["alert"]["state"] == (
+            "resolved"
+        )
+        clock.set(clock.now() + timedelta(minutes=6))
+        alerting(client).tick()
+        resolved = [b for b in receiver.bodies()[sent:] if b["status"] == "resolved"]
+        assert [b["groupLabels"]["alertname"] for b in resolved] == ["drift_share"]
+        assert [r["name"] for r in client.get("/v1/rules").json()["rules"]] == ["feature_drift"]
+        assert client.delete("/v1/rules/drift_share").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field", "message"),
+    [
+        ("r", {"metric": "m", "condition": "> fast"}, "condition", "expected an operator"),
+        ("r", {"metric": "m", "condition": {"change": "< -10%", "sigmas": "3"}},
+         "condition.sigmas", "standard errors"),
+        ("r", {"condition": "> 1"}, "body", "a rule needs a metric"),
+        ("r", {"metric": "m", "condition": "> 1", "fore": 2}, "fore", "did you mean 'for'"),
+        ("r", {"name": "s", "metric": "m", "condition": "> 1"}, "name", "the URL 'r'"),
+        ("feature_drift", {"metric": "m", "condition": "> 1"}, "name", "config file"),
+        ("dataset_drift", {"metric": "m", "condition": "> 1"}, "name", "built-in"),
+        ("bad name", {"metric": "m", "condition": "> 1"}, "name", "letters, digits"),
+    ],
+)  # fmt: skip
+def test_a_bad_rule_is_a_422_naming_the_field(
+    client: TestClient, name: str, body: dict[str, Any], field: str, message: str
+):
+    response = client.put(f"/v1/rules/{name}", json=body)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == field
+    assert message in error["message"]
+    assert client.get("/v1/rules").json()["rules"][-1]["name"] == "feature_drift"
+
+
+def test_a_config_rule_cannot_be_deleted_through_the_api(client: TestClient):
+    response = client.delete("/v1/rules/feature_drift")
+    assert response.status_code == 422
+    assert "config file" in response.json()["message"]

@@ -114,6 +114,23 @@ def test_silences_round_trip_and_delete(store: AlertStore):
     assert store.silences() == []
 
 
+def test_rules_set_through_the_api_persist_replace_and_delete(store: AlertStore, url: str):
+    slow = {"name": "slow", "metric": "latency_p95", "condition": "> 500", "for": "15m"}
+    store.save_rule(slow)
+    store.save_rule({"name": "auc", "metric": "roc_auc", "condition": "< 0.7"})
+    store.save_rule({**slow, "condition": "> 800"})
+    store.close()
+    reopened = open_state_store(url)
+    try:
+        assert [r["name"] for r in reopened.rules()] == ["auc", "slow"]
+        assert reopened.rules()[1] == {**slow, "condition": "> 800"}
+        assert reopened.delete_rule("auc")
+        assert not reopened.delete_rule("auc")
+        assert [r["name"] for r in reopened.rules()] == ["slow"]
+    finally:
+        reopened.close()
+
+
 def test_groups_and_outbox_are_stored_together(store: AlertStore):
     group = GroupState("g", "team", "0", {"alertname": "drift"}, T0, T0, ["fp1"])
     entries = [

@@ -1,7 +1,8 @@
 """``sightline alerts ...`` and ``sightline rules ...``: alerts, silences and rules.
 
 The ``alerts`` commands talk to the running server (``--url``); ``rules check FILE`` validates
-a rules file offline and exits 0 with a summary, or 2 with every error (line and field).
+a rules file offline and exits 0 with a summary, or 2 with every error (line and field);
+``rules apply FILE`` validates it the same way, then sets its rules on the server.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
         print(json.dumps(body, indent=2))
         return EXIT_OK
     print_table(
-        ["rule", "metrics", "condition", "for", "severity", "built-in"],
+        ["rule", "metrics", "condition", "for", "severity", "source"],
         [
             [
                 r["name"],
@@ -201,11 +202,48 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
                 r["condition"],
                 r["for"],
                 r["severity"],
-                "yes" if r["builtin"] else "",
+                r["source"],
             ]
             for r in body["rules"]
         ],
     )
+    return EXIT_OK
+
+
+def cmd_rules_apply(args: argparse.Namespace) -> int:
+    from sightline.errors import ConfigErrors
+    from sightline.monitoring.alerts import load_rules_file
+    from sightline.schema.yamldoc import YamlDoc
+
+    try:
+        load_rules_file(args.file)  # every mistake with its line, before anything is sent
+    except ConfigErrors as error:
+        for message in error.errors:
+            print(message)
+        print(f"{len(error.errors)} error(s); nothing was applied")
+        return EXIT_USAGE
+    with open(args.file, encoding="utf-8") as file:
+        root = YamlDoc.parse(file.read(), args.file).data
+    section = root.get("alerting", root) if isinstance(root, dict) else {}
+    items = (section or {}).get("rules") or []
+    ignored = sorted(set(section or {}) - {"rules"})
+    if not items:
+        print(f"{args.file} has no rules to apply (expected rules: [...] or alerting.rules)")
+        return EXIT_USAGE
+    settings = settings_from(args)
+    for item in items:
+        name = item["name"]
+        rule = api(settings, "PUT", f"/v1/rules/{name}", json=item)
+        print(f"applied  {name}: {rule['condition']}")
+    if ignored:
+        print(f"not applied (they live in the server's config file): {', '.join(ignored)}")
+    return EXIT_OK
+
+
+def cmd_rules_delete(args: argparse.Namespace) -> int:
+    body = api(settings_from(args), "DELETE", f"/v1/rules/{args.name}")
+    ended = len(body["ended_alerts"])
+    print(f"deleted  {args.name}" + (f" ({ended} alert(s) ended)" if ended else ""))
     return EXIT_OK
 
 
@@ -271,7 +309,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_notifications)
 
-    rules = sub.add_parser("rules", help="alert rules: check a rules file, list the server's")
+    rules = sub.add_parser("rules", help="alert rules: check a file, list, apply or delete rules")
     actions = rules.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = actions.add_parser(
         "check",
@@ -285,3 +323,17 @@ def add_parsers(sub: Any) -> None:
     _server(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_rules_list)
+    p = actions.add_parser(
+        "apply",
+        help="add or replace the rules of a file on the running server (kept across restarts)",
+        description="Validate FILE offline (as `rules check`), then set each item of its "
+        "rules: list (or alerting.rules) on the server through PUT /v1/rules/{name}. The "
+        "config file's own rules and the built-ins are changed in that file instead.",
+    )
+    _server(p)
+    p.add_argument("file", help="a YAML file with rules: [...] (or a config file)")
+    p.set_defaults(func=cmd_rules_apply)
+    p = actions.add_parser("delete", help="remove a rule set with `rules apply` or the API")
+    _server(p)
+    p.add_argument("name", help="the rule's name")
+    p.set_defaults(func=cmd_rules_delete)

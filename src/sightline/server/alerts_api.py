@@ -8,6 +8,9 @@ GET    /v1/silences?expired=false             silences
 POST   /v1/silences                           {"matchers": ["model=churn"], "duration": "2h"}
 DELETE /v1/silences/{id}                      end a silence now
 GET    /v1/rules                              effective rules, routes, channels, inhibition
+GET    /v1/rules/{name}                       one rule (and its definition, if set here)
+PUT    /v1/rules/{name}                       {"metric": "roc_auc", "condition": "< 0.7"}
+DELETE /v1/rules/{name}                       remove a rule set through the API
 GET    /v1/notifications?status=failed        the outbox with delivery status and errors
 """
 
@@ -19,8 +22,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from sightline.errors import ValidationError
-from sightline.monitoring.alerts import Alerting
+from sightline.errors import NotFoundError, ValidationError
+from sightline.monitoring.alerts import Alerting, Rule
 from sightline.monitoring.config import parse_duration
 from sightline.schema import parse_time
 from sightline.schema.alerts import STATES, AlertInstance, OutboxEntry, Silence
@@ -165,20 +168,56 @@ async def delete_silence(silence_id: str, request: Request) -> dict[str, Any]:
     return {"deleted": silence_id}
 
 
+def rule_view(engine: Alerting, rule: Rule) -> dict[str, Any]:
+    return {**rule.to_dict(), "source": engine.rule_source(rule.name)}
+
+
 @router.get("/v1/rules")
 def list_rules(request: Request) -> dict[str, Any]:
-    """The effective rules (built-ins first), the routing tree, channels (secrets hidden),
-    inhibition rules and the delivery policy."""
-    config = alerting(request).config
+    """The effective rules (built-ins, the config file's, then those set through the API), the
+    routing tree, channels (secrets hidden), inhibition rules and the delivery policy."""
+    engine = alerting(request)
+    config = engine.config
     policy = config.policy
     return {
-        "rules": [r.to_dict() for r in config.rules],
+        "rules": [rule_view(engine, r) for r in engine.rules],
         "route": policy.route.to_dict(),
         "channels": [c.public() for c in policy.channels],
         "inhibit_rules": [r.to_dict() for r in policy.inhibit_rules],
         "delivery": policy.delivery.__dict__,
         "external_url": config.external_url,
     }
+
+
+@router.get("/v1/rules/{name}")
+def get_rule(name: str, request: Request) -> dict[str, Any]:
+    """One rule as evaluated, where it comes from and, when it was set through the API, the
+    definition it was set with."""
+    engine = alerting(request)
+    rule = next((r for r in engine.rules if r.name == name), None)
+    if rule is None:
+        raise NotFoundError(f"no rule '{name}'")
+    view = rule_view(engine, rule)
+    if view["source"] == "api":
+        view["definition"] = engine.definition(name)
+    return view
+
+
+@router.put("/v1/rules/{name}")
+async def put_rule(name: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
+    """Add or replace a rule: the fields of an ``alerting.rules`` item of the config file, as
+    JSON (``name`` may be left out). Kept in the state store: it survives restarts and is
+    evaluated from the next window on. A mistake is a 422 naming the field."""
+    engine = alerting(request)
+    rule = await run_in_threadpool(engine.put_rule, name, body)
+    return rule_view(engine, rule)
+
+
+@router.delete("/v1/rules/{name}")
+async def delete_rule(name: str, request: Request) -> dict[str, Any]:
+    """Remove a rule set through the API: its pending alerts end, its firing alerts resolve."""
+    transitions = await run_in_threadpool(alerting(request).delete_rule, name)
+    return {"deleted": name, "ended_alerts": [t.fingerprint for t in transitions]}
 
 
 @router.get("/v1/notifications")

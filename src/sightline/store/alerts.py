@@ -1,8 +1,8 @@
-"""The state store of alerting: alert instances and their history, silences, notification
-groups and the notification outbox.
+"""The state store of alerting: alert instances and their history, silences, rules set through
+the API, notification groups and the notification outbox.
 
-Three small Protocols, one per concern, and :class:`AlertStore` joining them; a backend
-implements all three (:class:`sightline.store.alerts_duckdb.DuckDBAlertStore`, opened with
+Four small Protocols, one per concern, and :class:`AlertStore` joining them; a backend
+implements all four (:class:`sightline.store.alerts_duckdb.DuckDBAlertStore`, opened with
 :func:`sightline.store.open_state_store`). The contract tests in
 ``tests/store/test_alert_store.py`` run against every backend.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sightline.schema.alerts import (
     AlertInstance,
@@ -21,7 +21,7 @@ from sightline.schema.alerts import (
     Transition,
 )
 
-__all__ = ["AlertStateStore", "AlertStore", "OutboxStore", "SilenceStore"]
+__all__ = ["AlertStateStore", "AlertStore", "OutboxStore", "RuleStore", "SilenceStore"]
 
 
 class AlertStateStore(Protocol):
@@ -58,6 +58,23 @@ class SilenceStore(Protocol):
         ...
 
 
+class RuleStore(Protocol):
+    """Alert rules set through the API, as their definitions (the format of a config file's
+    ``alerting.rules`` items, ``name`` included)."""
+
+    def save_rule(self, definition: dict[str, Any]) -> None:
+        """Insert or replace the rule named ``definition["name"]``."""
+        ...
+
+    def rules(self) -> list[dict[str, Any]]:
+        """Every stored definition, by name."""
+        ...
+
+    def delete_rule(self, name: str) -> bool:
+        """Remove a rule; False when there was none with this name."""
+        ...
+
+
 class OutboxStore(Protocol):
     """Notification groups and the outbox. A dispatch (group states and the notifications they
     produced) is stored in one transaction, so a notification is never lost nor queued twice."""
@@ -83,7 +100,7 @@ class OutboxStore(Protocol):
         ...
 
 
-class AlertStore(AlertStateStore, SilenceStore, OutboxStore, Protocol):
+class AlertStore(AlertStateStore, SilenceStore, RuleStore, OutboxStore, Protocol):
     """Everything alerting keeps; one backend implements it all."""
 
     def close(self) -> None: ...

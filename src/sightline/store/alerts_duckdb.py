@@ -36,6 +36,7 @@ TABLES = (
     "CREATE TABLE IF NOT EXISTS alert_silences (id VARCHAR PRIMARY KEY, created_at TIMESTAMP,"
     " data JSON)",
     "CREATE TABLE IF NOT EXISTS alert_groups (key VARCHAR PRIMARY KEY, data JSON)",
+    "CREATE TABLE IF NOT EXISTS alert_rules (name VARCHAR PRIMARY KEY, data JSON)",
     "CREATE SEQUENCE IF NOT EXISTS alert_outbox_seq",
     "CREATE TABLE IF NOT EXISTS alert_outbox (id VARCHAR PRIMARY KEY, seq BIGINT,"
     " created_at TIMESTAMP, status VARCHAR, next_attempt_at TIMESTAMP, data JSON)",
@@ -165,6 +166,29 @@ class DuckDBAlertStore:
         if not self._rows("SELECT 1 FROM alert_silences WHERE id = ?", [silence_id]):
             return False
         self._write("a silence", [("DELETE FROM alert_silences WHERE id = ?", [silence_id])])
+        return True
+
+    # -- rules set through the API ----------------------------------------------------------
+
+    def save_rule(self, definition: dict[str, Any]) -> None:
+        self._write(
+            "a rule",
+            [
+                (
+                    "INSERT OR REPLACE INTO alert_rules VALUES (?, ?)",
+                    [definition["name"], _json(definition)],
+                )
+            ],
+        )
+
+    def rules(self) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT data FROM alert_rules ORDER BY name", [])
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_rule(self, name: str) -> bool:
+        if not self._rows("SELECT 1 FROM alert_rules WHERE name = ?", [name]):
+            return False
+        self._write("a rule", [("DELETE FROM alert_rules WHERE name = ?", [name])])
         return True
 
     # -- groups and outbox ------------------------------------------------------------------

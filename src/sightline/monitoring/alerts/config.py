@@ -13,13 +13,14 @@ described in docs/alerting.md.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sightline.errors import ConfigError, ConfigErrors
+from sightline.errors import ConfigError, ConfigErrors, ValidationError
 from sightline.monitoring.alerts.builtin import BUILTIN, DEFAULT_INHIBIT_RULES
 from sightline.monitoring.alerts.conditions import (
     OPS,
@@ -38,7 +39,7 @@ from sightline.monitoring.alerts.templates import FIELDS, placeholders
 from sightline.monitoring.config import parse_config, parse_duration
 from sightline.schema.yamldoc import YamlDoc
 
-__all__ = ["AlertingConfig", "load_rules_file", "parse_alerting"]
+__all__ = ["AlertingConfig", "load_rules_file", "parse_alerting", "rule_from_dict"]
 
 Location = tuple[str | int, ...]
 
@@ -99,6 +100,46 @@ def parse_alerting(
     if parser.errors:
         raise ConfigErrors(parser.errors)
     return config
+
+
+def rule_from_dict(name: str, data: Mapping[str, Any], taken: Collection[str] = ()) -> Rule:
+    """One rule from plain data: the HTTP API's JSON body, an item of ``alerting.rules`` whose
+    ``name`` may be left out. The name may not be a built-in's nor one of ``taken`` (the
+    config file's rules). A mistake raises ValidationError naming the field
+    (``condition.sigmas``).
+
+        >>> rule_from_dict("slow", {"metric": "latency_p95", "condition": "> 500"}).name
+        'slow'
+        >>> try:
+        ...     rule_from_dict("slow", {"metric": "latency_p95", "condition": "> fast"})
+        ... except ValidationError as error:
+        ...     print(error.field)
+        condition
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationError("expected a JSON object: the fields of a rule", field="body")
+    body = {"name": name, **data}
+    if body["name"] != name:
+        raise ValidationError(
+            f"the body names the rule '{body['name']}' and the URL '{name}'", field="name"
+        )
+    if name in BUILTIN:
+        raise ValidationError(
+            f"'{name}' is a built-in rule: change it with alerting.builtin.overrides in the "
+            "config file, or switch it off there",
+            field="name",
+        )
+    if name in taken:
+        message = f"'{name}' is a rule of the config file: change it there"
+        raise ValidationError(message, field="name")
+    doc = YamlDoc.parse(json.dumps({"rule": body}, default=str), "body")
+    try:
+        return _Parser(doc, None).rule(doc.data["rule"], ("rule",))
+    except ConfigError as error:
+        match = re.match(r"^body(?::\d+)?: rule\.?(\S*): (.*)$", str(error), re.S)
+        if match is None:
+            raise ValidationError(str(error), field="body") from None
+        raise ValidationError(match.group(2), field=match.group(1) or "body") from None
 
 
 def load_rules_file(path: str | Path, environ: Mapping[str, str] | None = None) -> AlertingConfig:

@@ -14,11 +14,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sightline.errors import NotFoundError, ValidationError
-from sightline.monitoring.alerts.config import AlertingConfig
+from sightline.monitoring.alerts.config import AlertingConfig, rule_from_dict
 from sightline.monitoring.alerts.dispatcher import dispatch, mute_reason
 from sightline.monitoring.alerts.evaluation import Evaluator
 from sightline.monitoring.alerts.notifiers import Notifier, build_notifier
@@ -68,14 +69,30 @@ class Alerting:
         self.outbox = Outbox(store, config.policy.delivery, {**built, **(notifiers or {})})
         self.evaluator = Evaluator(metrics, config.external_url)
         self._lock = threading.RLock()
+        self._api_rules: dict[str, Rule] = {}
+        self._definitions: dict[str, dict[str, Any]] = {}
+        for definition in store.rules():
+            name = str(definition.get("name", ""))
+            try:
+                self._api_rules[name] = rule_from_dict(name, definition, self._file_rules())
+                self._definitions[name] = definition
+            except ValidationError as error:  # e.g. the config file took the name since
+                log.warning("rule '%s' set through the API is not evaluated: %s", name, error)
         self._instances = {i.fingerprint: i for i in store.instances()}
+        self._retire(set(), self.clock.now())  # alerts of rules that are gone
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     @property
     def rules(self) -> tuple[Rule, ...]:
-        return self.config.rules
+        """The rules evaluated: the config file's (built-ins first), then those set through
+        the API, by name."""
+        api = self._api_rules
+        return self.config.rules + tuple(api[name] for name in sorted(api))
+
+    def _file_rules(self) -> set[str]:
+        return {rule.name for rule in self.config.rules}
 
     # -- evaluation -------------------------------------------------------------------------
 
@@ -262,6 +279,93 @@ class Alerting:
             self._instances[fingerprint] = acked
             self.store.save_instances([acked], [note])
         return acked
+
+    # -- rules set through the API ----------------------------------------------------------
+
+    def rule_source(self, name: str) -> str:
+        """Where rule ``name`` comes from: ``builtin``, ``config`` (the file) or ``api``."""
+        if name in self._api_rules:
+            return "api"
+        return (
+            "builtin" if any(r.name == name and r.builtin for r in self.config.rules) else "config"
+        )
+
+    def definition(self, name: str) -> dict[str, Any]:
+        """The definition a rule was set with through the API."""
+        with self._lock:
+            if name not in self._definitions:
+                raise NotFoundError(f"no rule '{name}' set through the API")
+            return dict(self._definitions[name])
+
+    def put_rule(self, name: str, definition: Mapping[str, Any]) -> Rule:
+        """Add or replace a rule (the fields of an ``alerting.rules`` item): validated, kept in
+        the state store (it survives restarts) and evaluated from the next window on. A
+        replaced rule's alerts keep their state. The config file's rules and the built-ins
+        are changed in the file; a mistake raises ValidationError naming the field."""
+        rule = rule_from_dict(name, definition, self._file_rules())
+        stored = {"name": name, **definition}
+        with self._lock:
+            self.store.save_rule(stored)
+            self._api_rules[name] = rule
+            self._definitions[name] = stored
+        return rule
+
+    def delete_rule(self, name: str, now: datetime | None = None) -> list[Transition]:
+        """Remove a rule set through the API; its pending alerts end and its firing alerts
+        resolve (and are notified so)."""
+        now = now or self.clock.now()
+        with self._lock:
+            if name not in self._api_rules:
+                if name in self._file_rules():
+                    raise ValidationError(
+                        f"'{name}' is a rule of the config file (or a built-in): remove or "
+                        "switch it off there",
+                        field="name",
+                    )
+                raise NotFoundError(f"no rule '{name}' set through the API")
+            self.store.delete_rule(name)
+            del self._api_rules[name]
+            del self._definitions[name]
+            transitions = self._retire({name}, now)
+            self.flush(now)
+        self._wake.set()
+        return transitions
+
+    def _retire(self, names: set[str], now: datetime) -> list[Transition]:
+        """End the active alerts of rules ``names`` and of rules that no longer exist."""
+        known = {rule.name for rule in self.rules} - names
+        changed, transitions = [], []
+        for instance in list(self._instances.values()):
+            if instance.rule in known or instance.state not in ("pending", "firing"):
+                continue
+            firing = instance.state == "firing"
+            new = replace(
+                instance,
+                state="resolved" if firing else "inactive",
+                resolved_at=now if firing else instance.resolved_at,
+                active_since=None,
+                streak=0,
+                clear_since=None,
+                clear_streak=0,
+                updated_at=now,
+            )
+            self._instances[new.fingerprint] = new
+            changed.append(new)
+            transitions.append(
+                Transition(
+                    new.fingerprint,
+                    new.rule,
+                    dict(new.labels),
+                    now,
+                    instance.state,
+                    new.state,
+                    instance.value,
+                    summary=f"rule '{instance.rule}' was removed",
+                )
+            )
+        if changed:
+            self.store.save_instances(changed, transitions)
+        return transitions
 
     def silence(
         self,
