@@ -254,6 +254,15 @@ def test_a_model_that_only_logs_service_events_is_scheduled(
     errors = metrics.query("svc", metric="error_rate", segment_key="")
     assert [p.value for p in errors] == [pytest.approx(0.1), pytest.approx(0.1)]
     assert scheduler.run_pending() == []
+    # The service goes quiet: its next window has no data (not an error), zero events.
+    clock.set(DAY0 + timedelta(hours=3) + DELAY)
+    assert [(r.window_start, r.status) for r in scheduler.run_pending()] == [
+        (DAY0 + timedelta(hours=2), "no_data")
+    ]
+    counts = metrics.query("svc", metric="event_count", segment_key="")
+    assert [p.value for p in counts] == [60.0, 60.0, 0.0]
+    [info] = predictions_store.models()  # listed although it never logged a prediction
+    assert (info.name, info.n_predictions, info.schema.columns()) == ("svc", 0, [])
 
 
 def test_each_segment_is_compared_with_the_same_segment_of_the_reference(

@@ -783,3 +783,71 @@ def test_service_events_become_health_metrics_and_live_counters(client: TestClie
     assert 'sightline_records_total{kind="prediction",model="churn",version=""} 40.0' in text
     assert "sightline_event_latency_seconds_bucket" in text
     assert "sightline_ingest_request_duration_seconds_count" in text
+
+
+def test_service_health_is_computed_per_model_version_too(client: TestClient) -> None:
+    events = [
+        {
+            "kind": "event",
+            "model": "churn",
+            "name": "predict",
+            "ts": (TEN + timedelta(seconds=i)).isoformat(),
+            "model_version": "v2" if i % 4 == 0 else "v1",
+            "latency_ms": 100.0 if i % 4 == 0 else 10.0,
+            "status": "500" if i % 8 == 0 else "200",
+        }
+        for i in range(80)
+    ]
+    assert ingest(client, events) == 80
+    assert run(client, TEN.isoformat(), ELEVEN.isoformat()).status_code == 200
+    found = {
+        (p["metric"], p["model_version"]): p["value"]
+        for p in points(client, version="*", segment="")
+        if p["metric"] in {"event_count", "error_rate", "latency_p50"}
+    }
+    assert found[("event_count", "")] == 80
+    assert found[("event_count", "v1")] == 60
+    assert found[("event_count", "v2")] == 20
+    assert found[("error_rate", "v1")] == 0
+    assert found[("error_rate", "v2")] == pytest.approx(0.5)  # the slow new version fails too
+    assert found[("latency_p50", "v1")] == 10
+    assert found[("latency_p50", "v2")] == 100
+
+
+def test_a_service_that_only_logs_events_is_a_model_with_health_and_no_rows(
+    client: TestClient,
+) -> None:
+    """The ASGI middleware alone (no predictions) still gives a model: listed, computed,
+    on the dashboard; what needs predictions says so."""
+    events = [
+        {
+            "kind": "event",
+            "model": "api",
+            "name": "GET /items",
+            "ts": (TEN + timedelta(seconds=30 * i)).isoformat(),
+            "latency_ms": 12.0,
+            "status": "503" if i % 20 == 0 else "200",
+        }
+        for i in range(120)
+    ]
+    assert ingest(client, events) == 120
+    [model] = client.get("/v1/models").json()["models"]
+    assert (model["name"], model["n_predictions"], model["schema"]["features"]) == ("api", 0, [])
+    assert model["last_ts"] == (TEN + timedelta(seconds=30 * 119)).isoformat()
+    body = {"from": TEN.isoformat(), "to": ELEVEN.isoformat()}
+    response = client.post("/v1/models/api/runs", json=body)
+    assert response.status_code == 200, response.text
+    assert [r["status"] for r in response.json()["runs"]] == ["ok"]
+    assert response.json()["rollups"] == []  # health has no summaries to roll up
+    errors = client.get("/v1/models/api/metrics", params={"metric": "error_rate"}).json()
+    assert [p["value"] for p in errors["points"]] == [pytest.approx(0.05)]
+    overview = client.get("/v1/dashboard/overview").json()["models"]
+    assert [m["model"]["name"] for m in overview] == ["api"]
+    assert client.get("/models/api", headers={"accept": "text/html"}).status_code == 200
+
+    rows = client.get(
+        "/v1/models/api/rows", params={"start": TEN.isoformat(), "end": ELEVEN.isoformat()}
+    )
+    assert rows.status_code == 404
+    assert "service events only" in rows.json()["message"]
+    assert client.get("/v1/models/nobody").status_code == 404

@@ -234,7 +234,10 @@ class JobRunner:
         self, model: str, start: datetime, end: datetime, monitor: Monitor
     ) -> list[JobRun]:
         """Roll up the closed days and weeks (coarser windows of ``monitor``) that overlap
-        ``[start, end)``, from its fine windows' summaries."""
+        ``[start, end)``, from its fine windows' summaries (none for a model that only logs
+        service events: its health has no summaries to merge)."""
+        if self.predictions.schema(model) is None:
+            return []
         now = self.clock.now()
         runs = []
         for coarse in coarser(monitor.granularity):
@@ -284,10 +287,17 @@ class JobRunner:
         if monitor.computes("service_health"):
             points += service_points(point, window, self.predictions.read_events(model, window))
         if schema is None:
-            if not points:
+            if points:
+                self.metrics.replace_window(model, monitor.name, window, points)
+                return "ok", 0
+            if not monitor.computes("service_health") or model not in (
+                self.predictions.event_models()
+            ):
                 raise SightlineError(f"model '{model}' has logged nothing yet")
+            # A model that only logs service events, with none in this window.
+            points.append(point("event_count", 0.0, 0))
             self.metrics.replace_window(model, monitor.name, window, points)
-            return "ok", 0
+            return "no_data", 0
         current = self.predictions.read_window(model, window)
         if current.num_rows == 0:
             points.append(point("row_count", 0.0, 0))

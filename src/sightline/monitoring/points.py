@@ -292,12 +292,15 @@ def estimated_points(
 def service_points(point: PointBuilder, window: Window, events: pa.Table) -> list[MetricPoint]:
     """Service health of one window from its service events: ``event_count``, ``throughput``
     (events per second), ``error_rate`` and ``latency_p50``/``p95``/``p99`` (milliseconds),
-    for all events and per event name (segment ``event``). No events, no points."""
+    for all events, per event name (segment ``event``) and per model version. No events, no
+    points."""
     if events.num_rows == 0:
         return []
     seconds = (window.end - window.start).total_seconds()
 
-    def health(table: pa.Table, segment: str) -> list[MetricPoint]:
+    def health(
+        table: pa.Table, segment: str, version: str = point.model_version
+    ) -> list[MetricPoint]:
         n = table.num_rows
         latency = pc.drop_null(table.column("latency_ms"))
         quantiles = (
@@ -316,7 +319,7 @@ def service_points(point: PointBuilder, window: Window, events: pa.Table) -> lis
             point.model,
             point.monitor,
             window,
-            point.model_version,
+            version,
             "event" if segment else "",
             segment,
         )
@@ -336,4 +339,7 @@ def service_points(point: PointBuilder, window: Window, events: pa.Table) -> lis
     )
     for name in counts.column("name").to_pylist()[:MAX_EVENT_SEGMENTS]:
         points += health(events.filter(pc.equal(events.column("name"), name)), name)
+    versions = events.column("model_version")
+    for version in sorted(v for v in pc.unique(versions).to_pylist() if v):
+        points += health(events.filter(pc.equal(versions, version)), "", version)
     return points

@@ -35,7 +35,8 @@ from sightline.schema import Window, parse_time
 from sightline.schema.alerts import AlertInstance, Matcher, Transition
 from sightline.schema.rows import RowFilter, RowOrder, RowsPage
 from sightline.server import dashboard
-from sightline.server.debug_api import RowRequest, model_schema, ranking, row_request
+from sightline.server.debug_api import RowRequest, ranking, row_request
+from sightline.server.lookup import model_schema
 
 __all__ = ["router"]
 

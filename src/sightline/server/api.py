@@ -12,21 +12,18 @@ import pyarrow as pa
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from sightline.errors import NotFoundError, ValidationError
+from sightline.errors import ValidationError
 from sightline.monitoring.references import conform_reference
 from sightline.schema import parse_time
 from sightline.server import arrow_ingest, live_metrics
 from sightline.server.ingest import IngestResult
+from sightline.server.lookup import model_info, model_schema, services
 
 __all__ = ["router"]
 
 router = APIRouter()
 
 ARROW_STREAM = "application/vnd.apache.arrow.stream"
-
-
-def services(request: Request) -> Any:
-    return request.app.state.services
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -168,16 +165,9 @@ def list_models(request: Request) -> dict[str, Any]:
     return {"models": models}
 
 
-def _model_info(svc: Any, model: str) -> Any:
-    info = next((m for m in svc.predictions.models() if m.name == model), None)
-    if info is None:
-        raise NotFoundError(f"model '{model}' has logged nothing yet")
-    return info
-
-
 @router.get("/v1/models/{model}", tags=["query"])
 def get_model(model: str, request: Request) -> dict[str, Any]:
-    result: dict[str, Any] = _model_info(services(request), model).to_dict()
+    result: dict[str, Any] = model_info(services(request), model).to_dict()
     return result
 
 
@@ -203,7 +193,7 @@ async def put_reference(model: str, name: str, request: Request) -> dict[str, An
         raise ValidationError(
             f"the body is not a valid Arrow IPC stream: {error}", field="body"
         ) from None
-    table = conform_reference(_model_info(svc, model).schema, table)
+    table = conform_reference(model_schema(svc, model), table)
     await run_in_threadpool(svc.predictions.save_reference, model, name, table)
     return {
         "model": model,

@@ -27,11 +27,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sightline.errors import NotFoundError, ValidationError
 from sightline.server.dashboard_api import (
     feature_window,
-    model_info,
     model_summary,
     overview,
     view_choices,
 )
+from sightline.server.lookup import model_info
 from sightline.server.views import RANGES, View, resolve_view
 
 __all__ = ["router"]

@@ -47,6 +47,7 @@ from sightline.monitoring.rollups import coarser
 from sightline.schema import Window
 from sightline.server.explanations import is_test, method_explanation
 from sightline.server.health import alert_summary, last_run, model_health, overview_entry
+from sightline.server.lookup import model_info, services
 from sightline.server.series import (
     ISSUE_METRICS,
     averaged,
@@ -69,21 +70,10 @@ REALIZED = {"classification": CLASSIFICATION_METRICS, "regression": REGRESSION_M
 PRESENCE_METRICS = ("label_coverage", "accuracy", "mae")
 
 
-def _services(request: Request) -> Any:
-    return request.app.state.services
-
-
 def _fast_json(body: Any) -> Response:
     return Response(
         orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
     )
-
-
-def model_info(svc: Any, model: str) -> ModelInfo:
-    info: ModelInfo | None = next((m for m in svc.predictions.models() if m.name == model), None)
-    if info is None:
-        raise NotFoundError(f"model '{model}' has logged nothing yet")
-    return info
 
 
 # -- the overview ---------------------------------------------------------------------------------
@@ -101,7 +91,7 @@ def overview(svc: Any) -> list[dict[str, Any]]:
 def get_overview(request: Request) -> Response:
     """Every model with its health (ok, warning, firing, unknown, and why), last computed
     window, open alerts and the row counts of its last week of windows."""
-    return _fast_json({"models": overview(_services(request))})
+    return _fast_json({"models": overview(services(request))})
 
 
 # -- the model page -------------------------------------------------------------------------------
@@ -298,7 +288,7 @@ def _columns(info: ModelInfo, config: Any, points: list[Any]) -> list[dict[str, 
 @router.get("/v1/models/{model}/dashboard")
 def get_model_dashboard(model: str, request: Request, params: Params) -> Response:
     """The model page's view and choices: see the module docstring."""
-    svc = _services(request)
+    svc = services(request)
     info = model_info(svc, model)
     return _fast_json(model_summary(svc, info, params.resolve(svc, info)))
 
@@ -327,7 +317,7 @@ def get_detail_series(
     With ``rollup=true`` at a coarser granularity than the monitor's, the metrics that have no
     roll-up (service health, estimates, label delay) come from the monitor's own windows,
     averaged per window (see :func:`averaged`) and marked ``approximate``."""
-    svc = _services(request)
+    svc = services(request)
     info = model_info(svc, model)
     view = params.resolve(svc, info)
     wanted = list(fields or [])
@@ -352,7 +342,7 @@ def get_issues(model: str, request: Request, params: Params) -> Response:
     """Data quality per window of one slice: for ``missing_share``, ``out_of_range_share`` and
     ``unseen_share`` the worst column's value (``column`` indexes ``columns``), and the
     whole-table ``duplicated_rows_share`` and ``schema_changes``."""
-    svc = _services(request)
+    svc = services(request)
     info = model_info(svc, model)
     view = params.resolve(svc, info)
     table = svc.metrics.query_worst(model, metrics=list(ISSUE_METRICS), **view.filters())
@@ -439,6 +429,6 @@ def get_feature(
     window: Annotated[str | None, Query(description="its start; default the latest")] = None,
 ) -> Response:
     """One column in one window: see :func:`feature_window`."""
-    svc = _services(request)
+    svc = services(request)
     info = model_info(svc, model)
     return _fast_json(feature_window(svc, info, params.resolve(svc, info), column, window))

@@ -31,11 +31,12 @@ import pyarrow.parquet as pq
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from sightline.errors import NotFoundError, ValidationError
+from sightline.errors import ValidationError
 from sightline.monitoring.ranking import WindowRanking, rank_window
-from sightline.schema import GRANULARITIES, ModelSchema, Window, parse_time
+from sightline.schema import GRANULARITIES, Window, parse_time
 from sightline.schema.monitors import Monitor
 from sightline.schema.rows import RowFilter, RowOrder, RowQuery, RowsPage, row_columns
+from sightline.server.lookup import model_schema, services
 
 __all__ = ["MAX_DOWNLOAD_ROWS", "MAX_PAGE_ROWS", "RowRequest", "ranking", "router", "row_request"]
 
@@ -56,17 +57,6 @@ FILTER = Query(
 LABELLED = Query(description="true: only rows with ground truth; false: only rows without")
 COLUMN = Query(description="a column to list; repeat for several (default: all but bookkeeping)")
 ORDER = Query(description="column to sort by, -column for descending (default: ts)")
-
-
-def _services(request: Request) -> Any:
-    return request.app.state.services
-
-
-def model_schema(svc: Any, model: str) -> ModelSchema:
-    schema: ModelSchema | None = svc.predictions.schema(model)
-    if schema is None:
-        raise NotFoundError(f"model '{model}' has logged nothing yet")
-    return schema
 
 
 def _time(value: str, name: str) -> datetime:
@@ -233,7 +223,7 @@ def get_rows(
     that pass every filter, joined with their latest ground truth (``target``,
     ``feedback_ts``), ordered (default: by time), and how many rows pass in all
     (``total``)."""
-    svc = _services(request)
+    svc = services(request)
     checked = row_request(
         svc, model, start=start, end=end, version=version, filters=filter, labelled=labelled,
         columns=column, order=order, limit=limit, offset=offset,
@@ -254,7 +244,7 @@ def _download(
     limit: int | None,
     offset: int,
 ) -> tuple[RowRequest, RowsPage]:
-    svc = _services(request)
+    svc = services(request)
     checked = row_request(
         svc, model, start=start, end=end, version=version, filters=filters, labelled=labelled,
         columns=columns, order=order, limit=limit or MAX_DOWNLOAD_ROWS, offset=offset,
@@ -397,7 +387,7 @@ def get_ranking(
     method, decision, the bins or categories that moved most and both distributions; and its
     segments and model versions ranked by their share of drifted columns, then their strongest
     drift."""
-    svc = _services(request)
+    svc = services(request)
     model_schema(svc, model)
     chosen = window_monitor(svc, model, monitor, granularity)
     window = Window.containing(_time(start, "start"), chosen.granularity)

@@ -152,7 +152,10 @@ def model_report(
         raise ValidationError("'end' must be after 'start'", field="end")
     schema = predictions.schema(model)
     if schema is None:
-        raise NotFoundError(f"model '{model}' has logged nothing yet")
+        raise NotFoundError(
+            f"model '{model}' has logged no predictions yet: a report compares predictions "
+            "with their reference"
+        )
     config = runner.config(model)
     chosen = runner.monitor(model, monitor)
     allowed = [*schema.feature_names, *SEGMENT_EXTRAS]

@@ -23,12 +23,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from sightline.errors import NotFoundError, ValidationError
+from sightline.errors import ValidationError
 from sightline.monitoring.config import model_config_from_dict
 from sightline.schema import GRANULARITIES, parse_time
 from sightline.schema.monitors import Monitor
 from sightline.schema.points import parse_segment
 from sightline.schema.windows import granularity_seconds
+from sightline.server.lookup import model_info, services
 
 __all__ = ["router"]
 
@@ -36,17 +37,6 @@ router = APIRouter()
 
 #: Most windows one on-demand run may compute (a year of hourly windows is 8,760).
 MAX_WINDOWS_PER_RUN = 20_000
-
-
-def _services(request: Request) -> Any:
-    return request.app.state.services
-
-
-def _model_info(svc: Any, model: str) -> Any:
-    info = next((m for m in svc.predictions.models() if m.name == model), None)
-    if info is None:
-        raise NotFoundError(f"model '{model}' has logged nothing yet")
-    return info
 
 
 def _time(value: str | float | None, name: str) -> datetime | None:
@@ -96,8 +86,8 @@ def get_metrics(
     ``format=series`` one object per series (metric, column, version, segment, monitor,
     granularity) with arrays of window starts (epoch seconds), values and row counts — the
     compact form for charts of long ranges."""
-    svc = _services(request)
-    _model_info(svc, model)
+    svc = services(request)
+    model_info(svc, model)
     if granularity is not None and granularity not in GRANULARITIES:
         known = ", ".join(GRANULARITIES)
         raise ValidationError(
@@ -198,8 +188,8 @@ def get_runs(
     monitor: str | None = None,
 ) -> dict[str, Any]:
     """The latest job runs of ``model`` (status, duration, rows, error, trigger), newest first."""
-    svc = _services(request)
-    _model_info(svc, model)
+    svc = services(request)
+    model_info(svc, model)
     return {"runs": [r.to_dict() for r in svc.metrics.runs(model, limit=limit, monitor=monitor)]}
 
 
@@ -215,8 +205,8 @@ class RunRequest(BaseModel):
 async def run_windows(model: str, body: RunRequest, request: Request) -> dict[str, Any]:
     """Compute every window overlapping ``[from, to)`` now, replacing earlier results (a
     backfill), then the closed days and weeks those windows belong to (``rollups``)."""
-    svc = _services(request)
-    _model_info(svc, model)
+    svc = services(request)
+    model_info(svc, model)
     start, end = _time(body.start, "from"), _time(body.end, "to")
     if start is None or end is None:
         raise ValidationError("'from' and 'to' are required", field="from")
@@ -245,7 +235,7 @@ async def run_windows(model: str, body: RunRequest, request: Request) -> dict[st
 def get_config(request: Request) -> dict[str, Any]:
     """The configuration in force: the file's defaults and models, and models configured
     through the API (which win)."""
-    svc = _services(request)
+    svc = services(request)
     data: dict[str, Any] = svc.config.to_dict()
     data["api_models"] = {c.name: c.to_dict() for c in svc.metrics.model_configs()}
     return data
@@ -254,7 +244,7 @@ def get_config(request: Request) -> dict[str, Any]:
 @router.get("/v1/models/{model}/config", tags=["config"])
 def get_model_config(model: str, request: Request) -> dict[str, Any]:
     """The configuration a model is computed with."""
-    config: dict[str, Any] = _services(request).runner.config(model).to_dict()
+    config: dict[str, Any] = services(request).runner.config(model).to_dict()
     return config
 
 
@@ -262,7 +252,7 @@ def get_model_config(model: str, request: Request) -> dict[str, Any]:
 def put_model_config(model: str, body: dict[str, Any], request: Request) -> dict[str, Any]:
     """Set a model's configuration (the fields of ``models.<model>`` in the config file, as
     JSON). Kept in the metric store: it survives restarts and wins over the file."""
-    svc = _services(request)
+    svc = services(request)
     config = model_config_from_dict(model, body, svc.config.defaults.monitors[0])
     svc.metrics.save_model_config(config)
     svc.runner.set_config(config)
@@ -272,7 +262,7 @@ def put_model_config(model: str, body: dict[str, Any], request: Request) -> dict
 @router.delete("/v1/models/{model}/config", tags=["config"])
 def delete_model_config(model: str, request: Request) -> dict[str, Any]:
     """Forget the configuration set through the API; the config file applies again."""
-    svc = _services(request)
+    svc = services(request)
     svc.metrics.delete_model_config(model)
     svc.runner.clear_config(model)
     return svc.runner.config(model).to_dict()  # type: ignore[no-any-return]
@@ -281,8 +271,8 @@ def delete_model_config(model: str, request: Request) -> dict[str, Any]:
 @router.get("/v1/models/{model}/references", tags=["references"])
 def list_references(model: str, request: Request) -> dict[str, Any]:
     """The reference datasets uploaded for ``model`` (name, rows, upload time)."""
-    svc = _services(request)
-    _model_info(svc, model)
+    svc = services(request)
+    model_info(svc, model)
     return {
         "references": [
             {"name": name, "n_rows": rows, "created_at": created.isoformat()}

@@ -43,6 +43,7 @@ from sightline.monitoring.report_schedule import (
 )
 from sightline.schema import ColumnRole, Window, floor_time, parse_time
 from sightline.server import dashboard
+from sightline.server.lookup import model_info
 from sightline.server.model_report import EmptyRangeError, ModelReport, model_report
 
 __all__ = ["ReportService", "router", "schedules_for"]
@@ -263,9 +264,7 @@ def reports_page(request: Request) -> HTMLResponse:
 
 def _form(request: Request, model: str, values: dict[str, Any], error: str = "") -> dict[str, Any]:
     svc = request.app.state.services
-    info = next((m for m in svc.predictions.models() if m.name == model), None)
-    if info is None:
-        raise NotFoundError(f"model '{model}' has logged nothing yet")
+    info = model_info(svc, model)
     last = info.last_ts or datetime.now(UTC)
     day_end = floor_time(last, "1d") + timedelta(days=1)
     quick = []

@@ -187,6 +187,10 @@ def feedback_table(schema: ModelSchema, rows: Sequence[FeedbackRow]) -> pa.Table
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """A model that logged data: its schema, how many predictions and feedback records, and
+    the time of its first and last prediction. A model that has only logged service events
+    has an empty schema, no predictions, and the time of its first and last event."""
+
     name: str
     schema: ModelSchema
     n_predictions: int
@@ -230,7 +234,9 @@ class PredictionStore(Protocol):
         lists. Filters, order, limit and offset are applied by the store, not in Python."""
         ...
 
-    def models(self) -> list[ModelInfo]: ...
+    def models(self) -> list[ModelInfo]:
+        """Every model that logged predictions or service events, by name."""
+        ...
 
     def save_reference(self, model: str, name: str, table: pa.Table) -> None:
         """Store (or replace) a named reference dataset of ``model``."""

@@ -348,7 +348,11 @@ class DuckDBPredictionStore:
                         aware_utc(row[2]) if row[2] else None,
                     )
                 )
-        return infos
+        # A service that only logs events (e.g. through the ASGI middleware) is a model too.
+        for name, (first, last) in self.event_models().items():
+            if name not in self._models:
+                infos.append(ModelInfo(name, ModelSchema(name), 0, 0, first, last))
+        return sorted(infos, key=lambda info: info.name)
 
     # -- references -------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@
     const bandStart = Math.max(v.start ? Date.parse(v.start) : 0, end - BAND_DAYS * 86400e3, since ? since * 1000 : 0);
     const jobs = {
       whole: detail(v, whole, Object.assign({ column: "" }, extra)),
-      service: detail(v, SERVICE, Object.assign({ column: "", version: "", segment: "" }, extra)),
+      service: detail(v, [...SERVICE, "event_count"], Object.assign({ column: "", segment: "" }, extra)),
       outputs: Promise.all(outputs().map((column) =>
         detail(v, ["drift_score", "drift_detected"], Object.assign({ column }, extra))))
         .then((lists) => lists.flat()),
@@ -142,7 +142,11 @@
 
   function drawVolume(v) {
     if (failed("volume", data.whole)) return;
-    const rows = find(data.whole, "row_count");
+    // A model that only logs service events (no predictions): its volume is its events.
+    const eventsOnly = summary().model.n_predictions === 0 && !data.service.error;
+    const metric = eventsOnly ? "event_count" : "row_count";
+    const unit = eventsOnly ? "events" : "rows";
+    const rows = find(eventsOnly ? data.service : data.whole, metric);
     if (!rows || !rows.start.length) {
       S.empty("chart-volume", "note-volume", "No window computed in this range.");
       return;
@@ -150,14 +154,14 @@
     const bars = rows.start.length <= 400;
     const width = S.windowMs(v.granularity);
     show("volume", v, [{
-      type: bars ? "bar" : "scatter", mode: "lines", fill: bars ? undefined : "tozeroy", name: "rows",
+      type: bars ? "bar" : "scatter", mode: "lines", fill: bars ? undefined : "tozeroy", name: unit,
       x: S.xs(rows), y: rows.value, marker: { color: "#4c78a8" }, line: { color: "#4c78a8", width: 1 },
       // a bar covers its window: from its start, 90 % of its length
       offset: bars ? 0 : undefined, width: bars ? 0.9 * width : undefined,
-      hovertemplate: hover("%{y:,} rows"),
-    }], { yaxis: { title: { text: "rows" }, rangemode: "tozero" }, showlegend: false },
-    (labels) => !labels.metric || labels.metric === "row_count");
-    S.note("note-volume", "");
+      hovertemplate: hover(`%{y:,} ${unit}`),
+    }], { yaxis: { title: { text: unit }, rangemode: "tozero" }, showlegend: false },
+    (labels) => !labels.metric || labels.metric === metric);
+    S.note("note-volume", eventsOnly ? "Service events per window: this model logs no predictions." : "");
   }
 
   function drawService(v) {
@@ -184,7 +188,7 @@
       margin: { l: 52, r: 52, t: 10, b: 30 },
     }, (labels) => SERVICE_METRICS.has(labels.metric));
     const notes = [fineNote(data.service, v)];
-    if (v.version || v.segment) notes.push("Service health is computed for all traffic, not per version or segment.");
+    if (v.segment) notes.push("Service health is computed for all traffic and per version, not per segment.");
     S.note("note-service", notes.filter(Boolean).join(" "));
   }
 
