@@ -113,3 +113,7 @@ def test_quality_drop_ignores_the_noise_of_small_windows_and_fires_on_a_real_dro
     assert set(states[:168]) == {"inactive"}
     # Clear from 172:00; six clear hours later (the window ending 178:00) it resolves.
     assert states[168:] == ["firing"] * 9 + ["resolved"] * 3
+    # ... and says what it saw while it held, not the recovered value.
+    [alert] = [a for a in alerting.alerts() if a.rule == "quality_drop"]
+    assert alert.value == 0.41
+    assert alert.annotations["summary"] == "precision of churn dropped to 0.410 (baseline 0.600)"

@@ -70,12 +70,16 @@ def advance(
     if obs.window_start is not None and last is not None and obs.window_start < last:
         return current, None  # a past window, recomputed: history is not rewritten
     repeat = obs.window_start is not None and obs.window_start == last
+    # An alert says what it saw while its condition held: a clearing window (kept firing,
+    # or resolving) does not rewrite its value, context and annotations, so a resolved
+    # notification reads "dropped to 0.61", not the recovered value (as Prometheus does).
+    speaks = bool(obs.holds)
     new = replace(
         current,
         labels=dict(obs.labels),
-        value=obs.value,
-        context=dict(obs.context),
-        annotations=dict(obs.annotations),
+        value=obs.value if speaks else current.value,
+        context=dict(obs.context) if speaks else current.context,
+        annotations=dict(obs.annotations) if speaks else current.annotations,
         updated_at=now,
         last_window_start=obs.window_start or last,
     )
