@@ -210,6 +210,12 @@ def conform_value(kind: ColumnType, value: object, field: str, index: int | None
     """Coerce ``value`` to ``kind`` where that is safe; raise SchemaError where it is not."""
     if value is None:
         return None
+    # The common cases first, cheaply (this runs for every value of every record).
+    if type(value) is float:
+        if kind is ColumnType.NUMBER and math.isfinite(value):
+            return value
+    elif type(value) is str and kind is ColumnType.STRING:
+        return check_text(value, field, index)
     if isinstance(value, Mapping | list | tuple):
         raise SchemaError(
             f"nested values are not supported; flatten them into separate fields ({kind.value} "
