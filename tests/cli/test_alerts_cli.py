@@ -48,7 +48,7 @@ def test_rules_check_prints_a_summary_and_exits_0(
     out = capsys.readouterr().out
     assert f"{rules}: 10 rules (9 built-in, 1 custom)" in out
     assert "rule      feature_drift: drifted" in out
-    assert "built-in  no_data: no data for 7200 s" in out
+    assert "built-in  no_data: no data for 2h" in out
 
 
 def test_rules_check_lists_every_error_with_line_and_field_and_exits_2(

@@ -227,3 +227,20 @@ def test_the_list_carries_what_alerts_js_compares_to_reload(client: TestClient) 
     again = re.search(r'data-signature="([^"]*)"', client.get("/alerts").text)
     assert again is not None
     assert again.group(1) != found.group(1)
+
+
+def test_the_alert_list_shows_the_rules_with_their_source_and_alerts(client: TestClient) -> None:
+    body = {"metric": "<i>share</i>", "condition": {"change": "< -10%", "sigmas": 3}}
+    assert client.put("/v1/rules/mine", json=body).status_code == 200
+    page = client.get("/alerts").text
+    no_raw_markup(page)
+    assert "<i>share</i>" not in page
+    rows = re.findall(r'<tr class="rule-row" data-rule="([^"]+)">(.*?)</tr>', page, re.S)
+    cells = {name: re.sub(r"<[^>]+>", "|", row) for name, row in rows}
+    assert list(cells) == ["drifting", "mine"]
+    drifting = [c.strip() for c in cells["drifting"].split("|") if c.strip()]
+    assert drifting == ["drifting", "drift_detected", "drifted", "at once", "—", "warning",
+                        "config", "2", "0"]  # fmt: skip
+    assert "beyond 3 standard errors" in cells["mine"]
+    assert "api" in cells["mine"]
+    assert html.escape("<i>share</i>") in page

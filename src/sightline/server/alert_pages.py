@@ -219,6 +219,15 @@ def alerts_page(request: Request, model: str | None = None) -> HTMLResponse:
     ]
     matchers = request.query_params.getlist("silence")
     signature = alerts_signature(i.to_dict() for i in instances)
+    rules = [
+        {
+            "rule": rule,
+            "source": engine.rule_source(rule.name),
+            "firing": sum(i.rule == rule.name and i.state == "firing" for i in instances),
+            "pending": sum(i.rule == rule.name and i.state == "pending" for i in instances),
+        }
+        for rule in engine.rules
+    ]
     return render(
         request,
         "alerts.html",
@@ -229,6 +238,7 @@ def alerts_page(request: Request, model: str | None = None) -> HTMLResponse:
         pending=pending,
         resolved=resolved,
         silences=silences,
+        rules=rules,
         silence_matchers=matchers or ([f"model={model}"] if model else []),
         signature=signature,
         now=now,

@@ -28,11 +28,26 @@ __all__ = [
     "OutsideRange",
     "Threshold",
     "compare",
+    "humanize",
     "reference_value",
     "standard_error",
 ]
 
 OPS = (">", ">=", "<", "<=")
+
+
+def humanize(seconds: float) -> str:
+    """``7260`` → ``2h 1m``; ``90000`` → ``1d 1h``; ``45`` → ``45s``."""
+    seconds = int(seconds)
+    for unit, size, smaller, small_size in (
+        ("d", 86400, "h", 3600),
+        ("h", 3600, "m", 60),
+        ("m", 60, "s", 1),
+    ):
+        if seconds >= size:
+            rest = (seconds % size) // small_size
+            return f"{seconds // size}{unit}" + (f" {rest}{smaller}" if rest else "")
+    return f"{seconds}s"
 
 
 def compare(value: float, op: str, limit: float) -> bool:
@@ -218,7 +233,7 @@ class NoData:
         return Outcome(seconds >= self.after, seconds)
 
     def describe(self) -> str:
-        return f"no data for {self.after:g} s"
+        return f"no data for {humanize(self.after)}"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sightline.monitoring.alerts.conditions import Drifted, Outcome
+from sightline.monitoring.alerts.conditions import Drifted, Outcome, humanize
 from sightline.monitoring.alerts.rules import Rule
 from sightline.monitoring.alerts.templates import render
 from sightline.schema import MetricPoint
@@ -36,20 +36,6 @@ DEFAULT_DESCRIPTION = (
     "{series} of model {model} in the {granularity} window {window_start} .. {window_end} "
     "is {value} ({threshold})."
 )
-
-
-def humanize(seconds: float) -> str:
-    """``7260`` → ``2h 1m``; ``90000`` → ``1d 1h``; ``45`` → ``45s``."""
-    seconds = int(seconds)
-    for unit, size, smaller, small_size in (
-        ("d", 86400, "h", 3600),
-        ("h", 3600, "m", 60),
-        ("m", 60, "s", 1),
-    ):
-        if seconds >= size:
-            rest = (seconds % size) // small_size
-            return f"{seconds // size}{unit}" + (f" {rest}{smaller}" if rest else "")
-    return f"{seconds}s"
 
 
 def _severity(point: MetricPoint) -> float:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sightline.monitoring.alerts.conditions import Condition, Guard, NoData
+from sightline.monitoring.alerts.conditions import Condition, Guard, NoData, humanize
 from sightline.schema import MetricPoint
 
 __all__ = ["SEVERITIES", "Rule", "Scope", "Span", "fingerprint"]
@@ -54,7 +54,7 @@ class Span:
     def describe(self) -> str:
         if self.windows:
             return f"{self.windows} window{'s' if self.windows > 1 else ''}"
-        return f"{self.seconds:g} s" if self.seconds else "0"
+        return humanize(self.seconds) if self.seconds else "0"
 
 
 def _glob(patterns: tuple[str, ...], value: str) -> bool:
