@@ -332,3 +332,45 @@ def test_the_first_days_labels_reach_its_reference_while_they_may_come(
     base, n = accuracy.details["reference_value"], accuracy.details["n_labelled"]
     binomial = (base * (1 - base) / n) ** 0.5
     assert accuracy.details["standard_error"] == pytest.approx(binomial, rel=0.25)
+
+
+def test_labels_of_later_windows_do_not_reread_the_first_day(
+    predictions_store: PredictionStore,
+    metrics: MetricStore,
+    runner: JobRunner,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first day (the fallback reference) is read again when its own labels arrive, not
+    when a later window's do: at volume, that re-read is the cost of a window."""
+    first_day = predictions(DAY0, hours=24, per_hour=20, seed=7)
+    later = predictions(DAY0 + timedelta(days=2), hours=2, per_hour=60, seed=8)
+    for r in later:
+        r["request_id"] = "late-" + r["request_id"]
+    log(predictions_store, first_day + later, received=DAY0 + timedelta(days=2, hours=2))
+    log(predictions_store, feedback(later[:1]), received=DAY0 + timedelta(days=2, hours=2))
+    reads: list[Window] = []
+    read_window = predictions_store.read_window
+
+    def counting(model: str, window: Window, model_version: str | None = None) -> Any:
+        reads.append(window)
+        return read_window(model, window, model_version)
+
+    monkeypatch.setattr(predictions_store, "read_window", counting)
+    first = Window.containing(DAY0, "1d")
+    windows = [
+        Window.containing(r, "1h") for r in (DAY0 + timedelta(days=2, hours=h) for h in (0, 1))
+    ]
+    clock.set(DAY0 + timedelta(days=2, hours=3))
+
+    runner.run_window("m", windows[0])
+    assert reads.count(first) == 1
+    log(predictions_store, feedback(later[1:60]), received=clock.now())  # the later window's
+    runner.run_window("m", windows[0])
+    runner.run_window("m", windows[1])
+    assert reads.count(first) == 1  # still the one read
+    log(predictions_store, feedback(first_day[:100]), received=clock.now())  # the first day's
+    runner.run_window("m", windows[1])
+    assert reads.count(first) == 2
+    found = by_metric(metrics.query("m", model_version="", segment_key=""))
+    assert ("estimated_accuracy", "") in found  # calibrated on the first day's new labels

@@ -32,7 +32,7 @@ from sightline.metrics.segments import split_segments, top_segments
 from sightline.schema import ColumnType, ModelSchema, Window
 from sightline.schema.monitors import ReferenceSpec
 from sightline.schema.windows import granularity_seconds
-from sightline.store import PredictionStore
+from sightline.store import ModelInfo, PredictionStore
 
 __all__ = ["Reference", "ReferenceCache", "conform_reference", "resolve_reference"]
 
@@ -188,6 +188,7 @@ class ReferenceCache:
         self.label_lookback = label_lookback
         self.now = now or (lambda: datetime.now(UTC))
         self._cache: OrderedDict[Any, Reference] = OrderedDict()
+        self._labelled: dict[tuple[str, datetime], tuple[int, int]] = {}
         self._lock = threading.Lock()
 
     def get(
@@ -217,13 +218,13 @@ class ReferenceCache:
             info = next((m for m in self.store.models() if m.name == model), None)
             first = info.first_ts if info else None
             # The first day of data is pinned once it has passed; until then it still grows.
-            # Its ground truth comes later: while it may (the label look-back), new labels
+            # Its ground truth comes later: while it may (the label look-back), its new labels
             # renew it, so that its quality and the CBPE calibration use them.
             return (
                 "first-day",
                 first,
                 info.n_predictions if info and first and self._today(first) else None,
-                info.n_feedback if info and first and self._labels_may_come(first) else None,
+                self._first_day_labels(info) if info and first else None,
             )
         if spec.kind == "previous_version":
             return tuple(self.store.versions(model))
@@ -232,6 +233,24 @@ class ReferenceCache:
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+
+    def _first_day_labels(self, info: ModelInfo) -> int | None:
+        """How many of the first day's predictions have labels, while more may come. Counted
+        again only when the model's feedback count changed, so that labels for later windows
+        cost one count, not a re-read of the first day."""
+        assert info.first_ts is not None
+        if not self._labels_may_come(info.first_ts):
+            return None
+        key = (info.name, info.first_ts)
+        with self._lock:
+            seen = self._labelled.get(key)
+        if seen is not None and seen[0] == info.n_feedback:
+            return seen[1]
+        day = Window.containing(info.first_ts, "1d")
+        labelled = self.store.labelled_count(info.name, day) if info.n_feedback else 0
+        with self._lock:
+            self._labelled[key] = (info.n_feedback, labelled)
+        return labelled
 
     def _today(self, first: datetime) -> bool:
         return self.now() < Window.containing(first, "1d").end + timedelta(hours=1)

@@ -228,6 +228,10 @@ class PredictionStore(Protocol):
         feedback (``target``, ``feedback_ts``) as an Arrow table, in no particular order."""
         ...
 
+    def labelled_count(self, model: str, window: Window) -> int:
+        """How many predictions with ``window.start <= ts < window.end`` have feedback."""
+        ...
+
     def rows(self, model: str, query: RowQuery) -> RowsPage:
         """One page of the predictions ``query`` selects, joined with their latest feedback
         (``target``, ``feedback_ts``), and how many it selects in all: what the debug view

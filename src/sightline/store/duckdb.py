@@ -259,6 +259,17 @@ class DuckDBPredictionStore:
             labelled = con.execute(f"SELECT count(*) FROM {_feedback(model_id)}").fetchall()[0][0]
             return con.sql(sql if labelled else plain, params=params).to_arrow_table()
 
+    def labelled_count(self, model: str, window: Window) -> int:
+        model_id, _ = self._model(model)
+        with self.db.reading() as con:
+            row = con.execute(
+                f"SELECT count(*) FROM {_predictions(model_id)} p"
+                f" SEMI JOIN {_feedback(model_id)} f ON p.request_id = f.request_id"
+                " WHERE p.ts >= ? AND p.ts < ?",
+                [naive_utc(window.start), naive_utc(window.end)],
+            ).fetchall()[0]
+        return int(row[0])
+
     def rows(self, model: str, query: RowQuery) -> RowsPage:
         model_id, schema = self._model(model)
         available = row_columns(schema)
