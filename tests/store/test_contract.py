@@ -327,6 +327,9 @@ def test_feedback_is_joined_by_request_id_and_the_latest_wins(
     assert feedback_ts == [T0 + timedelta(hours=3), T0 + timedelta(hours=2), None]
     [info] = predictions.models()
     assert (info.n_predictions, info.n_feedback) == (3, 5)
+    # Predictions of the window with ground truth, each once however many labels it has.
+    assert predictions.labelled_count("m", HOUR) == 2
+    assert predictions.labelled_count("m", Window.containing(T0 + timedelta(hours=1), "1h")) == 0
 
 
 def test_read_window_filters_by_model_version(predictions: PredictionStore) -> None:
