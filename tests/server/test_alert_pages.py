@@ -244,3 +244,22 @@ def test_the_alert_list_shows_the_rules_with_their_source_and_alerts(client: Tes
     assert "beyond 3 standard errors" in cells["mine"]
     assert "api" in cells["mine"]
     assert html.escape("<i>share</i>") in page
+
+
+def test_a_change_alert_shows_its_standard_error_and_how_far_it_is(client: TestClient) -> None:
+    from sightline.schema import MetricPoint, Window
+
+    body = {"metric": "accuracy", "condition": {"change": "< -10%", "sigmas": 3}}
+    assert client.put("/v1/rules/acc", json=body).status_code == 200
+    window = Window(DAY1 + timedelta(hours=1), DAY1 + timedelta(hours=2), "1h")
+    point = MetricPoint(
+        MODEL, "accuracy", window.start, window.end, "1h", 0.6, 400,
+        details={"reference_value": 0.8, "standard_error": 0.02},
+    )  # fmt: skip
+    services = client.app.state.services  # type: ignore[attr-defined]
+    services.metrics.replace_window(MODEL, "default", window, [point])
+    services.alerting.evaluate(MODEL, window=window)
+    [alert] = [a for a in client.get("/v1/alerts").json()["alerts"] if a["rule"] == "acc"]
+    page = client.get(f"/alerts/{alert['fingerprint']}").text
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "0.6 baseline 0.8 · standard error 0.02: -10 standard errors from the baseline" in text
