@@ -100,6 +100,13 @@ class Settings:
         "Windows this recent are recomputed when late data or ground truth arrives (days).",
         minimum=0,
     )
+    retention_days: float = setting(
+        0.0,
+        "Delete raw predictions, ground truth, service events and quarantined records older "
+        "than this many days, once a day (0: keep everything). Metric points are kept, and so "
+        "are a model's first day and pinned reference ranges.",
+        minimum=0,
+    )
     alert_interval: float = setting(
         10.0,
         "Seconds between two alerting ticks: no-data rules, notification groups, delivery "

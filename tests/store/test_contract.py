@@ -16,10 +16,12 @@ from sightline.errors import NotFoundError, StoreError
 from sightline.schema import JobRun, MetricPoint, ModelSchema, Window
 from sightline.schema.windows import to_utc
 from sightline.store import (
+    EventRow,
     FeedbackRow,
     MetricStore,
     PredictionRow,
     PredictionStore,
+    QuarantinedRecord,
     WriteBatch,
 )
 from tests.store.conftest import Backend
@@ -668,3 +670,38 @@ def test_points_and_runs_survive_close_and_reopen(backend: Backend) -> None:
         assert [p.value for p in store.query("m")] == [6.0]
     finally:
         store.close()
+
+
+def test_prune_deletes_old_raw_data_but_kept_windows_and_their_labels(
+    predictions: PredictionStore,
+) -> None:
+    store = predictions
+    day = timedelta(days=1)
+    rows = [prediction(i, T0 + i * day) for i in range(5)]  # one a day from T0
+    write(store, "m", rows)
+    write(store, "m", labels=[
+        feedback("req-0", 1.0, T0 + day),  # for the kept day: stays
+        feedback("req-1", 0.0, T0 + day),  # its prediction goes: goes
+        feedback("req-4", 1.0, T0 + 4 * day),  # recent: stays
+    ])  # fmt: skip
+    store.write(WriteBatch(
+        events=[EventRow("m", f"ev-{i}", T0 + i * day, T0 + i * day, "", "predict", 1.0,
+                         "ok", "", False, {}) for i in range(5)],
+        quarantine=[QuarantinedRecord("m", "prediction", f"bad-{i}", T0 + i * day, 0,
+                                      "features.x", "expected a number", "{}")
+                    for i in range(5)],
+    ))  # fmt: skip
+    before = T0 + 3 * day
+    kept = {"m": [Window.containing(T0, "1d")]}
+    counts = store.prune(before, kept)
+    assert counts == {"predictions": 2, "feedback": 1, "events": 3, "quarantine": 3}
+    left = store.read_window("m", Window(T0 - day, T0 + 10 * day, "range"))
+    assert sorted(column(left, "request_id")) == ["req-0", "req-3", "req-4"]
+    targets = dict(zip(column(left, "request_id"), column(left, "target"), strict=True))
+    assert targets == {"req-0": 1.0, "req-3": None, "req-4": 1.0}
+    [info] = store.models()
+    assert (info.n_predictions, info.n_feedback) == (3, 2)
+    assert utc(info.first_ts) == T0  # type: ignore[arg-type]  # the kept first day
+    assert store.read_events("m", Window(T0, T0 + 10 * day, "range")).num_rows == 2
+    assert len(store.quarantined()) == 2
+    assert store.prune(before, kept) == dict.fromkeys(counts, 0)  # nothing more to do

@@ -33,13 +33,8 @@ __all__ = ["add_parsers"]
 
 def _runner(settings: Settings, predictions: Any, metrics: Any) -> Any:
     from sightline.monitoring import JobRunner
-    from sightline.monitoring.config import config_for
 
-    config = config_for(settings)
-    runner = JobRunner(predictions, metrics, config.model)
-    for model_config in metrics.model_configs():
-        runner.set_config(model_config)
-    return runner
+    return JobRunner.from_settings(settings, predictions, metrics)
 
 
 def _run_from_dict(data: dict[str, Any]) -> JobRun:

@@ -71,13 +71,10 @@ def _local_report(
     # Lazy: the engine and the server load only for this command. The report builder joins
     # monitoring and reports, so it lives in the server layer.
     from sightline.monitoring import JobRunner
-    from sightline.monitoring.config import config_for
     from sightline.server.model_report import model_report
 
     with stores(settings) as (predictions, metrics):
-        runner = JobRunner(predictions, metrics, config_for(settings).model)
-        for config in metrics.model_configs():
-            runner.set_config(config)  # set through the API: they win over the file
+        runner = JobRunner.from_settings(settings, predictions, metrics)
         try:
             return model_report(
                 predictions,

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sightline.config import Settings
 from sightline.errors import ComputeError, SightlineError
 from sightline.metrics import (
     CBPE,
@@ -36,6 +37,7 @@ from sightline.metrics import (
 )
 from sightline.metrics.segments import split_segments, top_segments
 from sightline.monitoring.clock import Clock, SystemClock
+from sightline.monitoring.config import SightlineConfig, config_for
 from sightline.monitoring.points import (
     PointBuilder,
     data_points,
@@ -44,6 +46,7 @@ from sightline.monitoring.points import (
     service_points,
 )
 from sightline.monitoring.references import Reference, ReferenceCache
+from sightline.monitoring.retention import horizon, kept_windows, pruned
 from sightline.monitoring.rollups import coarser, rollup_window
 from sightline.schema import (
     ColumnRole,
@@ -113,8 +116,10 @@ class JobRunner:
         on_window: WindowCallback | None = None,
         clock: Clock | None = None,
         label_lookback: timedelta = timedelta(days=30),
+        retention: timedelta | None = None,
     ):
         self.predictions = predictions
+        self.retention = retention
         self.clock = clock or SystemClock()
         self.metrics = metrics
         self.default = default or Monitor()
@@ -125,6 +130,34 @@ class JobRunner:
         )
         self._overrides: dict[str, ModelConfig] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        predictions: PredictionStore,
+        metrics: MetricStore,
+        config: SightlineConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        on_window: WindowCallback | None = None,
+    ) -> JobRunner:
+        """The runner the settings describe: the config file's models (or ``config``), then
+        the configurations set through the API (kept in the metric store, they win), the label
+        look-back and the retention."""
+        config = config or config_for(settings)
+        runner = cls(
+            predictions,
+            metrics,
+            config.model,
+            on_window=on_window,
+            clock=clock,
+            label_lookback=timedelta(days=settings.label_lookback_days),
+            retention=timedelta(days=settings.retention_days) if settings.retention_days else None,
+        )
+        for model_config in metrics.model_configs():
+            runner.set_config(model_config)
+        return runner
 
     # -- configuration ------------------------------------------------------------------------
 
@@ -275,12 +308,46 @@ class JobRunner:
         points, summaries = rollup_window(
             self.metrics, model, monitor, window, reference, kinds, config.bounds
         )
+        if not points:  # its fine windows had no data, or too little to summarize
+            fine = self.metrics.query(
+                model, metric="row_count", granularity=monitor.granularity,
+                start=window.start, end=window.end, monitor=monitor.name,
+                model_version="", segment_key="",
+            )  # fmt: skip
+            rows = sum(int(p.value or 0) for p in fine)
+            point = PointBuilder(model, monitor.name, window)("row_count", float(rows), rows)
+            self.metrics.replace_window(model, monitor.name, window, [point])
+            return ("no_data" if rows == 0 else "insufficient_data"), rows
         self.metrics.replace_window(model, monitor.name, window, points, summaries)
         return "ok", max((p.n_rows for p in points if p.metric == "row_count"), default=0)
 
     # -- the computation ------------------------------------------------------------------------
 
+    def raw_data_gone(self, model: str, window: Window) -> datetime | None:
+        """The retention horizon when ``window``'s raw data is gone (see
+        :mod:`sightline.monitoring.retention`), else None."""
+        if not self.retention:
+            return None
+        before = horizon(self.clock.now(), self.retention)
+        return before if self.pruned_filter(model)(window) else None
+
+    def pruned_filter(self, model: str) -> Callable[[Window], bool]:
+        """Whether a window of ``model`` has lost its raw data to the retention (one look at
+        the store for many windows)."""
+        if not self.retention:
+            return lambda window: False
+        before = horizon(self.clock.now(), self.retention)
+        kept = kept_windows(self.predictions, model, self.monitors(model))
+        return lambda window: pruned(window, before, kept)
+
     def _compute(self, model: str, monitor: Monitor, window: Window) -> tuple[str, int]:
+        gone = self.raw_data_gone(model, window)
+        if gone is not None:
+            raise SightlineError(
+                f"the raw data of this window was deleted by retention: data before "
+                f"{gone:%Y-%m-%d} is gone (SIGHTLINE_RETENTION_DAYS); the window's metric "
+                "points are kept as they were"
+            )
         schema = self.predictions.schema(model)
         point = PointBuilder(model, monitor.name, window)
         points: list[MetricPoint] = []

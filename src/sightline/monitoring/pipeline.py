@@ -17,7 +17,6 @@ import httpx
 
 from sightline.config import Settings
 from sightline.errors import ConfigError, SightlineError, TransportError
-from sightline.monitoring.config import config_for
 from sightline.monitoring.jobs import JobRunner
 from sightline.schema import JobRun, parse_time
 from sightline.store import open_metric_store, open_prediction_store
@@ -71,9 +70,7 @@ def run_windows(
     try:
         metrics = open_metric_store(settings.metric_store_url)
         try:
-            runner = JobRunner(predictions, metrics, config_for(settings).model)
-            for config in metrics.model_configs():
-                runner.set_config(config)
+            runner = JobRunner.from_settings(settings, predictions, metrics)
             runs = runner.run_range(model, start, end, granularity, monitor, trigger)
             if any(r.status != "error" for r in runs):
                 chosen = runner.monitor(model, monitor, granularity)

@@ -103,7 +103,8 @@ def rollup_window(
     bounds: dict[str, tuple[float, float]],
 ) -> tuple[list[MetricPoint], list[WindowSummary]]:
     """Points (and merged summaries) of the coarse ``window`` from the fine windows of
-    ``monitor``. Raises SightlineError when no fine window can be merged."""
+    ``monitor``: none when its fine windows were computed but had no data to summarize.
+    Raises SightlineError when no fine window was computed."""
     fine = _collect(
         metrics.summaries(model, monitor.name, monitor.granularity, window.start, window.end),
         reference,
@@ -112,6 +113,8 @@ def rollup_window(
     expected = list(windows_between(window.start, window.end, monitor.granularity))
     computed = metrics.last_computed(model, monitor.granularity, window.start, monitor.name)
     done = [start for start in computed if start < window.end]
+    if not fine.windows and done:
+        return [], []  # computed, but no data (or too little) to merge
     if not fine.windows:
         raise SightlineError(
             f"no {monitor.granularity} summaries of model '{model}' to roll up into {window}"

@@ -11,6 +11,10 @@ Each pass, for every model and each of its monitors:
 3. **Roll-ups** — coarser windows (days, weeks) whose fine windows changed since they were
    last rolled up, computed from the fine windows' summaries.
 
+With a retention (``SIGHTLINE_RETENTION_DAYS``), a pass also deletes, once a day, the raw
+data older than it (see :mod:`sightline.monitoring.retention`), and windows whose raw data is
+gone are neither caught up on nor recomputed.
+
 Time comes from a :class:`Clock`, so tests move it by hand instead of sleeping. A lease in the
 metric store keeps two server processes from running passes at once.
 """
@@ -26,6 +30,7 @@ from datetime import datetime, timedelta
 
 from sightline.monitoring.clock import Clock, SystemClock
 from sightline.monitoring.jobs import JobRunner
+from sightline.monitoring.retention import horizon, prune
 from sightline.monitoring.rollups import coarser
 from sightline.schema import JobRun, Window, floor_time, windows_between
 from sightline.schema.monitors import Monitor
@@ -38,6 +43,8 @@ log = logging.getLogger(__name__)
 LEASE = "scheduler"
 #: Arrivals this close to a pass are checked again by the next one (writes in flight).
 WATERMARK_MARGIN = timedelta(minutes=1)
+#: How often raw data past the retention is deleted.
+PRUNE_EVERY = timedelta(days=1)
 
 
 class Scheduler:
@@ -62,6 +69,7 @@ class Scheduler:
         self.interval = interval
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._watermarks: dict[tuple[str, str], datetime] = {}
+        self._pruned_at: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -89,10 +97,11 @@ class Scheduler:
         done = self.runner.metrics.computed_windows(
             model, monitor.granularity, floor_time(start, monitor.granularity), monitor.name
         )
+        gone = self.runner.pruned_filter(model)  # the retention deleted their rows
         return [
             w
             for w in windows_between(start, closed_until, monitor.granularity)
-            if w.start not in done
+            if w.start not in done and not gone(w)
         ]
 
     def late_windows(self, model: str, monitor: Monitor) -> list[Window]:
@@ -111,11 +120,13 @@ class Scheduler:
         )
         closed_until = now - self._delay(monitor)
         length = timedelta(seconds=seconds)
-        return [
+        windows = [
             Window(start, start + length, monitor.granularity)
             for start, arrived in sorted(activity.items())
             if start in computed and arrived > computed[start] and start + length <= closed_until
         ]
+        gone = self.runner.pruned_filter(model)
+        return [w for w in windows if not gone(w)]
 
     def rollup_windows(self, model: str, monitor: Monitor) -> list[Window]:
         """Closed coarse windows whose fine windows were computed after their last roll-up."""
@@ -163,7 +174,29 @@ class Scheduler:
                         runs.append(self.runner.run_rollup(name, monitor, window))
             except Exception:  # one model's failure must not starve the others
                 log.exception("scheduling model '%s' failed", name)
+        self.prune(now)
         return runs
+
+    def prune(self, now: datetime) -> dict[str, int]:
+        """Delete the raw data past the retention (see :mod:`sightline.monitoring.retention`),
+        at most once every :data:`PRUNE_EVERY`; how many records of each kind went."""
+        retention = self.runner.retention
+        if not retention or (self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY):
+            return {}
+        self._pruned_at = now
+        before = horizon(now, retention)
+        try:
+            counts = prune(self.runner.predictions, self.runner.monitors, before)
+        except Exception:  # retention must not stop the monitoring
+            log.exception("deleting the raw data before %s failed", before)
+            return {}
+        if any(counts.values()):
+            log.info(
+                "retention: deleted the raw data before %s: %s",
+                before.date(),
+                ", ".join(f"{n:,} {kind}" for kind, n in counts.items() if n),
+            )
+        return counts
 
     def start(self) -> None:
         if self._thread is not None or self.interval <= 0:

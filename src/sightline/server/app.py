@@ -123,12 +123,9 @@ def create_app(
             clock=clock,
             interval=settings.alert_interval,
         )
-        runner = JobRunner(
-            predictions, metrics, config.model, clock=clock, on_window=alerting.on_window,
-            label_lookback=timedelta(days=settings.label_lookback_days),
-        )  # fmt: skip
-        for model_config in metrics.model_configs():
-            runner.set_config(model_config)  # set through the API: they win over the file
+        runner = JobRunner.from_settings(
+            settings, predictions, metrics, config, clock=clock, on_window=alerting.on_window
+        )
         scheduler = Scheduler(
             runner,
             clock=clock,

@@ -7,7 +7,7 @@ in ``tests/store/test_contract.py`` run against every backend.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -226,6 +226,13 @@ class PredictionStore(Protocol):
     def read_window(self, model: str, window: Window, model_version: str | None = None) -> pa.Table:
         """Predictions with ``window.start <= ts < window.end``, joined with their latest
         feedback (``target``, ``feedback_ts``) as an Arrow table, in no particular order."""
+        ...
+
+    def prune(self, before: datetime, keep: Mapping[str, Sequence[Window]]) -> dict[str, int]:
+        """Delete what is older than ``before``: each model's predictions (except those in its
+        ``keep`` windows), ground truth older than ``before`` whose prediction is gone, service
+        events, and quarantined records received before; how many of each (``predictions``,
+        ``feedback``, ``events``, ``quarantine``)."""
         ...
 
     def labelled_count(self, model: str, window: Window) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -258,6 +258,35 @@ class DuckDBPredictionStore:
             # Without any ground truth yet (common for fresh windows), skip the join.
             labelled = con.execute(f"SELECT count(*) FROM {_feedback(model_id)}").fetchall()[0][0]
             return con.sql(sql if labelled else plain, params=params).to_arrow_table()
+
+    def prune(self, before: datetime, keep: Mapping[str, Sequence[Window]]) -> dict[str, int]:
+        cutoff = naive_utc(before)
+        counts = {"predictions": 0, "feedback": 0, "events": 0, "quarantine": 0}
+        with self.db.transaction() as con:
+            for name, (model_id, _) in self._models.items():
+                kept = [w for w in keep.get(name, ()) if w.start < before]
+                spared = "".join(" AND NOT (ts >= ? AND ts < ?)" for _ in kept)
+                params: list[Any] = [cutoff]
+                for window in kept:
+                    params += [naive_utc(window.start), naive_utc(window.end)]
+                counts["predictions"] += _deleted(
+                    con, f"DELETE FROM {_predictions(model_id)} WHERE ts < ?{spared}", params
+                )
+                counts["feedback"] += _deleted(
+                    con,
+                    f"DELETE FROM {_feedback(model_id)} f WHERE f.ts < ? AND NOT EXISTS"
+                    f" (SELECT 1 FROM {_predictions(model_id)} p"
+                    " WHERE p.request_id = f.request_id)",
+                    [cutoff],
+                )
+            counts["events"] = _deleted(con, "DELETE FROM sl_events WHERE ts < ?", [cutoff])
+            counts["quarantine"] = _deleted(
+                con, "DELETE FROM sl_quarantine WHERE received_at < ?", [cutoff]
+            )
+        if any(counts.values()):
+            with self.db.lock, self.db.con.cursor() as con:
+                con.execute("CHECKPOINT")  # give the space of deleted rows back
+        return counts
 
     def labelled_count(self, model: str, window: Window) -> int:
         model_id, _ = self._model(model)
@@ -526,6 +555,12 @@ def _conditions(filters: tuple[RowFilter, ...]) -> list[tuple[str, str, list[Any
             elif f.op in ("missing", "present"):
                 out.append((column, f"{name} IS {'NOT ' if f.op == 'present' else ''}NULL", []))
     return out
+
+
+def _deleted(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
+    """Run a DELETE; how many rows it deleted."""
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _predictions(model_id: int) -> str:
