@@ -285,7 +285,7 @@ class DuckDBPredictionStore:
             )
         if any(counts.values()):
             with self.db.lock, self.db.con.cursor() as con:
-                con.execute("CHECKPOINT")  # give the space of deleted rows back
+                con.execute("CHECKPOINT")  # new rows reuse the deleted rows' blocks
         return counts
 
     def labelled_count(self, model: str, window: Window) -> int:
