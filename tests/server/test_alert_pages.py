@@ -263,3 +263,30 @@ def test_a_change_alert_shows_its_standard_error_and_how_far_it_is(client: TestC
     page = client.get(f"/alerts/{alert['fingerprint']}").text
     text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
     assert "0.6 baseline 0.8 · standard error 0.02: -10 standard errors from the baseline" in text
+
+
+def test_the_debug_view_says_when_the_retention_deleted_the_rows(settings: Settings) -> None:
+    from dataclasses import replace
+
+    from tests.server.conftest import traffic
+
+    clock = FakeClock(DAY0 + timedelta(days=10))
+    kept = replace(settings, retention_days=3.0)
+    app = create_app(kept, clock=clock, start_scheduler=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for day in range(10):
+            ingest(client, traffic(DAY0 + timedelta(days=day), 24, span=timedelta(days=1)))
+        app.state.services.scheduler.prune(clock.now())
+
+        def note(day: int) -> str:
+            start = DAY0 + timedelta(days=day)
+            params = {"start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()}
+            page = client.get("/models/churn/debug", params=params).text
+            return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+        gone = note(2)
+        assert "No row matches." in gone
+        assert "Rows from before 2026-03-09 00:00 were deleted by the retention" in gone
+        assert "deleted by the retention" not in note(8)  # recent: still there
+        assert "deleted by the retention" not in note(0)  # the first day is kept
+        assert "Rows 1–1 of 1" in note(0)

@@ -467,6 +467,8 @@ def debug_page(model: str, request: Request) -> Response:
             model_url=model_url(model), error=error, checked=None, raw=q,
             versions=[v for v, _ in svc.predictions.versions(model)],
         )  # fmt: skip
+    q0 = checked.query
+    gone = svc.runner.raw_data_gone(model, Window(q0.start, q0.end, "range"))
     return render(
         request,
         "debug.html",
@@ -474,6 +476,7 @@ def debug_page(model: str, request: Request) -> Response:
         model=model,
         model_url=model_url(model),
         error="",
+        pruned=gone,
         **_debug_context(svc, model, checked, page),
     )
 
