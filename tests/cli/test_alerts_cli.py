@@ -99,6 +99,9 @@ class Server:
         response = httpx.post(self.url + path, json=body, timeout=60)
         assert response.status_code < 300, response.text
 
+    def put(self, path: str, body: Any) -> int:
+        return httpx.put(self.url + path, json=body, timeout=60).status_code
+
     def tick(self) -> None:
         self.app.state.services.alerting.tick()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sightline.cli.ingest as ingest_command
 import sightline.cli.quarantine as quarantine_command
-from sightline.cli import alerts, keys, monitoring, report, reports
+from sightline.cli import alerts, backup, keys, monitoring, report, reports
 from sightline.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -165,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_parsers(sub)
     reports.add_parsers(sub)
     keys.add_parsers(sub)
+    backup.add_parsers(sub)
     return parser
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import time
 import zlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import pyarrow as pa
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from sightline.errors import ValidationError
 from sightline.monitoring.references import conform_reference
@@ -19,6 +24,7 @@ from sightline.schema import parse_time
 from sightline.server import arrow_ingest, live_metrics
 from sightline.server.ingest import IngestResult
 from sightline.server.lookup import model_info, model_schema, services
+from sightline.store.backup import write_backup
 
 __all__ = ["router"]
 
@@ -182,6 +188,29 @@ def _time_param(value: str | None, name: str) -> datetime | None:
         return parse_time(value, name)
     except ValidationError as error:
         raise ValidationError(error.message, field=name) from None
+
+
+@router.post("/v1/backup", tags=["admin"])
+async def backup(request: Request) -> FileResponse:
+    """A backup of every store (and the API keys) as a ``.tar.gz``, taken from consistent
+    snapshots while the server keeps taking data (see ``sightline backup``)."""
+    svc = services(request)
+    stores = {"predictions": svc.predictions, "metrics": svc.metrics, "state": svc.alerting.store}
+    handle, name = tempfile.mkstemp(prefix="sightline-backup-", suffix=".tar.gz")
+    os.close(handle)
+    archive = Path(name)
+    try:
+        await run_in_threadpool(write_backup, stores, svc.settings.keys_path, archive)
+    except BaseException:
+        archive.unlink(missing_ok=True)
+        raise
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return FileResponse(
+        archive,
+        media_type="application/gzip",
+        filename=f"sightline-backup-{stamp}.tar.gz",
+        background=BackgroundTask(archive.unlink, missing_ok=True),
+    )
 
 
 @router.put("/v1/models/{model}/references/{name}", tags=["references"])

@@ -33,6 +33,7 @@ __all__ = [
     "open_metric_store",
     "open_prediction_store",
     "open_state_store",
+    "store_path",
 ]
 
 
@@ -53,6 +54,11 @@ def _duckdb_path(url: str) -> Path:
     if options:
         raise ConfigError(f"store URL {url!r}: options are supported by the prediction store only")
     return path
+
+
+def store_path(url: str) -> Path:
+    """The file a store URL names (``duckdb:///data/predictions.duckdb``)."""
+    return _duckdb_target(url)[0]
 
 
 def open_prediction_store(url: str) -> PredictionStore:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from sightline.schema.alerts import (
@@ -102,5 +103,9 @@ class OutboxStore(Protocol):
 
 class AlertStore(AlertStateStore, SilenceStore, RuleStore, OutboxStore, Protocol):
     """Everything alerting keeps; one backend implements it all."""
+
+    def export(self, directory: Path) -> None:
+        """Everything the store holds into ``directory`` (see :mod:`sightline.store.backup`)."""
+        ...
 
     def close(self) -> None: ...

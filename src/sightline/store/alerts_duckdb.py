@@ -256,5 +256,8 @@ class DuckDBAlertStore:
         )
         return [OutboxEntry.from_dict(json.loads(r[0])) for r in rows]
 
+    def export(self, directory: Path) -> None:
+        self.db.export(directory)
+
     def close(self) -> None:
         self.db.close()

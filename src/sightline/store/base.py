@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -287,6 +288,11 @@ class PredictionStore(Protocol):
         """The latest quarantined records (of ``model``, or of every model), newest first."""
         ...
 
+    def export(self, directory: Path) -> None:
+        """Everything the store holds into ``directory``, from one consistent snapshot (see
+        :mod:`sightline.store.backup`)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -414,5 +420,10 @@ class MetricStore(Protocol):
     def model_configs(self) -> list[ModelConfig]: ...
 
     def models(self) -> list[str]: ...
+
+    def export(self, directory: Path) -> None:
+        """Everything the store holds into ``directory``, from one consistent snapshot (see
+        :mod:`sightline.store.backup`)."""
+        ...
 
     def close(self) -> None: ...

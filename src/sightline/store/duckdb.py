@@ -103,9 +103,36 @@ class Database:
         with self.con.cursor() as cursor:
             yield cursor
 
+    def export(self, directory: Path) -> None:
+        """Every table of the file (and its sequences) into ``directory`` as Parquet files and
+        the SQL that rebuilds them, from one consistent snapshot; writers are not held up."""
+        with self.reading() as cursor:
+            try:
+                cursor.execute(f"EXPORT DATABASE '{_sql_path(directory)}' (FORMAT PARQUET)")
+            except duckdb.Error as error:
+                raise StoreError(f"cannot export {self.path}: {error}") from error
+
     def close(self) -> None:
         with self.lock:
             self.con.close()
+
+
+def import_database(path: Path, directory: Path) -> None:
+    """A new DuckDB file at ``path`` holding what :meth:`Database.export` wrote to
+    ``directory``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(f"IMPORT DATABASE '{_sql_path(directory)}'")
+    except duckdb.Error as error:
+        raise StoreError(f"cannot restore {path} from {directory}: {error}") from error
+    finally:
+        con.close()
+
+
+def _sql_path(path: Path) -> str:
+    """``path`` as a SQL string literal's content."""
+    return str(path).replace("'", "''")
 
 
 class DuckDBPredictionStore:
@@ -513,6 +540,9 @@ class DuckDBPredictionStore:
             QuarantinedRecord(r[0], r[1], r[2], aware_utc(r[3]), r[4], r[5], r[6], r[7])
             for r in rows
         ]
+
+    def export(self, directory: Path) -> None:
+        self.db.export(directory)
 
     def close(self) -> None:
         self.db.close()

@@ -470,6 +470,9 @@ class DuckDBMetricStore:
             rows = con.execute("SELECT DISTINCT model FROM metric_points ORDER BY model").fetchall()
         return [r[0] for r in rows]
 
+    def export(self, directory: Path) -> None:
+        self.db.export(directory)
+
     def close(self) -> None:
         self.db.close()
 
