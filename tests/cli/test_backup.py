@@ -110,3 +110,43 @@ def test_restore_refuses_what_is_not_a_backup(
     assert main(["restore", str(tmp_path / "nope.tar.gz"), "--data-dir", str(tmp_path)]) == 2
     assert "no backup at" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_a_backup_is_private_and_restore_will_not_touch_files_a_server_has_open(
+    settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import stat
+    import subprocess
+    import sys
+
+    from sightline.store import open_prediction_store
+
+    open_prediction_store(settings.prediction_store_url).close()  # a data directory
+    archive = tmp_path / "b.tar.gz"
+    args = ["backup", "--local", "--data-dir", str(settings.data_dir), "-o", str(archive)]
+    assert main(args) == 0
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600  # it holds the session secret
+
+    # Another process (a server) holds the prediction store: --force must not move it away.
+    path = settings.data_dir / "predictions.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('open', flush=True);"
+         " time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "open"
+        args = ["restore", str(archive), "--data-dir", str(settings.data_dir), "--force"]
+        assert main(args) == 3
+        assert "is in use" in capsys.readouterr().err
+        assert path.exists()
+        assert not (settings.data_dir / "predictions.duckdb.before-restore").exists()
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert main(args) == 0  # once it is closed
+    assert main(args) == 0  # again: the first set aside is kept, the second has a time
+    aside = sorted(p.name for p in settings.data_dir.glob("predictions.duckdb.before-restore*"))
+    assert len(aside) == 2

@@ -286,7 +286,7 @@ def test_the_debug_view_says_when_the_retention_deleted_the_rows(settings: Setti
 
         gone = note(2)
         assert "No row matches." in gone
-        assert "Rows from before 2026-03-09 00:00 were deleted by the retention" in gone
-        assert "deleted by the retention" not in note(8)  # recent: still there
-        assert "deleted by the retention" not in note(0)  # the first day is kept
+        assert "Rows from before 2026-03-09 00:00 are past the retention and deleted" in gone
+        assert "past the retention" not in note(8)  # recent: still there
+        assert "past the retention" not in note(0)  # the first day is kept
         assert "Rows 1–1 of 1" in note(0)

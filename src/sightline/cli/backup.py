@@ -8,13 +8,14 @@ taking data), or with ``--local`` (or no server answering) opens the data direct
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sightline.cli.common import EXIT_OK, add_location, server_up, settings_from
 from sightline.config import Settings
-from sightline.errors import SightlineError, TransportError
+from sightline.errors import SightlineError, TransportError, ValidationError
 
 __all__ = ["add_parsers"]
 
@@ -57,8 +58,12 @@ def _download(settings: Settings, output: Path) -> None:
         ) as response:
             if response.status_code >= 400:
                 response.read()
-                raise SightlineError(f"HTTP {response.status_code}: {response.text[:500]}")
-            with part.open("wb") as file:
+                message = f"HTTP {response.status_code}: {response.text[:500]}"
+                if response.status_code in (401, 403):
+                    raise ValidationError(f"{message} (backups need a key with the admin scope)")
+                raise SightlineError(message)
+            descriptor = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "wb") as file:  # it holds the session secret
                 for chunk in response.iter_bytes():
                     file.write(chunk)
     except httpx.HTTPError as error:

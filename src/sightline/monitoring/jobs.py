@@ -332,13 +332,22 @@ class JobRunner:
         return before if self.pruned_filter(model)(window) else None
 
     def pruned_filter(self, model: str) -> Callable[[Window], bool]:
-        """Whether a window of ``model`` has lost its raw data to the retention (one look at
-        the store for many windows)."""
+        """Whether a window of ``model`` has lost its raw data to the retention. The store is
+        looked at once, and only for a window before the horizon (rarely)."""
         if not self.retention:
             return lambda window: False
         before = horizon(self.clock.now(), self.retention)
-        kept = kept_windows(self.predictions, model, self.monitors(model))
-        return lambda window: pruned(window, before, kept)
+        kept: list[Window] | None = None
+
+        def gone(window: Window) -> bool:
+            nonlocal kept
+            if window.start >= before:
+                return False
+            if kept is None:
+                kept = kept_windows(self.predictions, model, self.monitors(model))
+            return pruned(window, before, kept)
+
+        return gone
 
     def _compute(self, model: str, monitor: Monitor, window: Window) -> tuple[str, int]:
         gone = self.raw_data_gone(model, window)
@@ -382,7 +391,7 @@ class JobRunner:
                 model, monitor.name, window, part.version, part.segment_key, part.segment_value
             )
             slice_points, slice_summaries, checked = self._slice(
-                stamp, schema, config, monitor, ref, part.table
+                stamp, schema, config, monitor, ref, part.table, reference
             )
             points += slice_points
             summaries += slice_summaries
@@ -419,7 +428,10 @@ class JobRunner:
         monitor: Monitor,
         reference: Reference,
         table: pa.Table,
+        whole: Reference,
     ) -> tuple[list[MetricPoint], list[WindowSummary], bool]:
+        """The points of one slice against its ``reference``; ``whole`` is the monitor's
+        reference (all its rows), whose labels give the quality metrics' noise."""
         points: list[MetricPoint] = []
         summaries: list[WindowSummary] = []
         columns = {
@@ -477,7 +489,11 @@ class JobRunner:
         baseline = _reference_quality(mapping, reference)
         if monitor.computes("model_quality") and "target" in table.column_names:
             realized = _realized(mapping, table)
-            noise = _reference_noise(mapping, reference) if realized is not None else {}
+            # Noise per row from the whole reference, once per pinned reference (a moving
+            # one changes every window: too dear to bootstrap each time; no noise then).
+            noise = {}
+            if realized is not None and whole.pinned:
+                noise = _reference_noise(mapping, whole)
             points += quality_points(point, realized, table, baseline, noise)
         if monitor.computes("estimated_quality") and mapping is not None:
             estimator = _estimator(mapping, reference)

@@ -134,6 +134,8 @@ class Scheduler:
         start = self._model_start(model, now)
         if start is None or self.runner.predictions.schema(model) is None:
             return []  # nothing to roll up for a model that only logs service events
+        if not (monitor.computes("drift") or monitor.computes("data_quality")):
+            return []  # its windows keep no summaries: nothing to merge
         fine = self.runner.metrics.last_computed(
             model, monitor.granularity, floor_time(start, "1w"), monitor.name
         )
@@ -159,8 +161,7 @@ class Scheduler:
             log.debug("another scheduler holds the lease; skipping this pass")
             return []
         runs: list[JobRun] = []
-        names = [m.name for m in self.runner.predictions.models()]
-        names += [n for n in self.runner.predictions.event_models() if n not in names]
+        names = [m.name for m in self.runner.predictions.models()]  # event-only ones too
         for name in names:
             try:
                 for monitor in self.runner.monitors(name):

@@ -196,11 +196,14 @@ async def backup(request: Request) -> FileResponse:
     snapshots while the server keeps taking data (see ``sightline backup``)."""
     svc = services(request)
     stores = {"predictions": svc.predictions, "metrics": svc.metrics, "state": svc.alerting.store}
-    handle, name = tempfile.mkstemp(prefix="sightline-backup-", suffix=".tar.gz")
+    # Built beside the data (not in /tmp, often small and in memory), readable by no one else.
+    workdir = svc.settings.data_dir
+    workdir.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=".sightline-backup-", suffix=".tar.gz", dir=workdir)
     os.close(handle)
     archive = Path(name)
     try:
-        await run_in_threadpool(write_backup, stores, svc.settings.keys_path, archive)
+        await run_in_threadpool(write_backup, stores, svc.settings.keys_path, archive, workdir)
     except BaseException:
         archive.unlink(missing_ok=True)
         raise

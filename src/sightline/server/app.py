@@ -123,6 +123,13 @@ def create_app(
             clock=clock,
             interval=settings.alert_interval,
         )
+        if 0 < settings.retention_days < settings.label_lookback_days:
+            log.warning(
+                "SIGHTLINE_RETENTION_DAYS (%g) is shorter than SIGHTLINE_LABEL_LOOKBACK_DAYS "
+                "(%g): ground truth arriving for deleted predictions will not be joined",
+                settings.retention_days,
+                settings.label_lookback_days,
+            )
         runner = JobRunner.from_settings(
             settings, predictions, metrics, config, clock=clock, on_window=alerting.on_window
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,8 @@ from sightline.store.base import (
 )
 
 __all__ = ["Database", "DuckDBPredictionStore", "aware_utc", "quote"]
+
+log = logging.getLogger(__name__)
 
 SQL_TYPES = {
     ColumnType.NUMBER: "DOUBLE",
@@ -130,6 +133,17 @@ def import_database(path: Path, directory: Path) -> None:
         con.close()
 
 
+def ensure_unused(path: Path) -> None:
+    """A StoreError when another process (a running server) has the DuckDB file at ``path``
+    open."""
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as error:
+        raise StoreError(
+            f"{path} is in use ({error}); stop the Sightline server using this data directory first"
+        ) from None
+
+
 def _sql_path(path: Path) -> str:
     """``path`` as a SQL string literal's content."""
     return str(path).replace("'", "''")
@@ -164,6 +178,9 @@ class DuckDBPredictionStore:
             name: (model_id, ModelSchema.from_dict(json.loads(schema)))
             for name, model_id, schema in rows
         }
+        # First and last event time per model: kept up to date by writes, so that listing
+        # models does not scan the events table (the ASGI middleware fills it fast).
+        self._event_spans = self._scan_event_spans()
 
     # -- schema -----------------------------------------------------------------------------
 
@@ -250,6 +267,13 @@ class DuckDBPredictionStore:
         except BaseException:
             self._models = previous
             raise
+        if batch.events:
+            spans = dict(self._event_spans)
+            for event in batch.events:
+                ts = aware_utc(event.ts)
+                first, last = spans.get(event.model, (ts, ts))
+                spans[event.model] = (min(first, ts), max(last, ts))
+            self._event_spans = spans  # replaced whole: readers never see it half updated
         return stored
 
     # -- reading ----------------------------------------------------------------------------
@@ -289,13 +313,15 @@ class DuckDBPredictionStore:
     def prune(self, before: datetime, keep: Mapping[str, Sequence[Window]]) -> dict[str, int]:
         cutoff = naive_utc(before)
         counts = {"predictions": 0, "feedback": 0, "events": 0, "quarantine": 0}
-        with self.db.transaction() as con:
-            for name, (model_id, _) in self._models.items():
-                kept = [w for w in keep.get(name, ()) if w.start < before]
-                spared = "".join(" AND NOT (ts >= ? AND ts < ?)" for _ in kept)
-                params: list[Any] = [cutoff]
-                for window in kept:
-                    params += [naive_utc(window.start), naive_utc(window.end)]
+        # One transaction per model (then one for the rest), so ingestion waits for one
+        # model's deletes at a time, not for all of them.
+        for name, (model_id, _) in list(self._models.items()):
+            kept = [w for w in keep.get(name, ()) if w.start < before]
+            spared = "".join(" AND NOT (ts >= ? AND ts < ?)" for _ in kept)
+            params: list[Any] = [cutoff]
+            for window in kept:
+                params += [naive_utc(window.start), naive_utc(window.end)]
+            with self.db.transaction() as con:
                 counts["predictions"] += _deleted(
                     con, f"DELETE FROM {_predictions(model_id)} WHERE ts < ?{spared}", params
                 )
@@ -306,13 +332,19 @@ class DuckDBPredictionStore:
                     " WHERE p.request_id = f.request_id)",
                     [cutoff],
                 )
+        with self.db.transaction() as con:
             counts["events"] = _deleted(con, "DELETE FROM sl_events WHERE ts < ?", [cutoff])
             counts["quarantine"] = _deleted(
                 con, "DELETE FROM sl_quarantine WHERE received_at < ?", [cutoff]
             )
+        if counts["events"]:
+            self._event_spans = self._scan_event_spans()
         if any(counts.values()):
-            with self.db.lock, self.db.con.cursor() as con:
-                con.execute("CHECKPOINT")  # new rows reuse the deleted rows' blocks
+            try:
+                with self.db.lock, self.db.con.cursor() as con:
+                    con.execute("CHECKPOINT")  # new rows reuse the deleted rows' blocks
+            except duckdb.Error as error:  # the rows are gone either way; DuckDB will later
+                log.warning("checkpoint after deleting old rows failed: %s", error)
         return counts
 
     def labelled_count(self, model: str, window: Window) -> int:
@@ -469,9 +501,12 @@ class DuckDBPredictionStore:
 
     def event_models(self) -> dict[str, tuple[datetime, datetime]]:
         """Models that logged service events: first and last event time of each."""
+        return dict(sorted(self._event_spans.items()))
+
+    def _scan_event_spans(self) -> dict[str, tuple[datetime, datetime]]:
         with self.db.reading() as con:
             rows = con.execute(
-                "SELECT model, min(ts), max(ts) FROM sl_events GROUP BY model ORDER BY model"
+                "SELECT model, min(ts), max(ts) FROM sl_events GROUP BY model"
             ).fetchall()
         return {r[0]: (aware_utc(r[1]), aware_utc(r[2])) for r in rows}
 

@@ -88,7 +88,7 @@ class Alerting:
     def rules(self) -> tuple[Rule, ...]:
         """The rules evaluated: the config file's (built-ins first), then those set through
         the API, by name."""
-        api = self._api_rules
+        api = self._api_rules  # replaced whole on change, never mutated: a consistent view
         return self.config.rules + tuple(api[name] for name in sorted(api))
 
     def _file_rules(self) -> set[str]:
@@ -154,7 +154,10 @@ class Alerting:
 
     def _apply(self, observations: Sequence[Observation], now: datetime) -> list[Transition]:
         changed, transitions = [], []
+        current = {rule.name for rule in self.rules}
         for observation in observations:
+            if observation.rule.name not in current:
+                continue  # its rule was removed while it was being evaluated
             old = self._instances.get(observation.fingerprint)
             new, transition = advance(old, observation, now)
             if old is None and new.state == "inactive":
@@ -306,8 +309,8 @@ class Alerting:
         stored = {"name": name, **definition}
         with self._lock:
             self.store.save_rule(stored)
-            self._api_rules[name] = rule
-            self._definitions[name] = stored
+            self._api_rules = {**self._api_rules, name: rule}
+            self._definitions = {**self._definitions, name: stored}
         return rule
 
     def delete_rule(self, name: str, now: datetime | None = None) -> list[Transition]:
@@ -324,8 +327,8 @@ class Alerting:
                     )
                 raise NotFoundError(f"no rule '{name}' set through the API")
             self.store.delete_rule(name)
-            del self._api_rules[name]
-            del self._definitions[name]
+            self._api_rules = {k: v for k, v in self._api_rules.items() if k != name}
+            self._definitions = {k: v for k, v in self._definitions.items() if k != name}
             transitions = self._retire({name}, now)
             self.flush(now)
         self._wake.set()
