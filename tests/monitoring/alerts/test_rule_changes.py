@@ -64,6 +64,19 @@ def test_a_rule_put_through_the_python_api_is_evaluated_kept_and_removed(
         restarted.delete_rule("slow")
 
 
+def test_a_replaced_rule_ends_the_alerts_its_new_scope_leaves_out(
+    metrics: MetricStore, state: AlertStore, clock: FakeClock
+):
+    alerting = make_alerting(config(NO_BUILTINS), state, metrics, clock)
+    alerting.put_rule("slow", {**SLOW, "for": 0})
+    latency(alerting, metrics, clock, 0, 700)
+    assert states(alerting, "slow") == ["firing"]
+    alerting.put_rule("slow", {**SLOW, "for": 0, "metric": "latency_p99"})
+    assert states(alerting, "slow") == ["resolved"]
+    [ended] = alerting.history(limit=1)
+    assert ended.summary == "rule 'slow' changed its scope"
+
+
 def test_a_rule_of_the_config_file_is_changed_in_the_file(
     metrics: MetricStore, state: AlertStore, clock: FakeClock
 ):

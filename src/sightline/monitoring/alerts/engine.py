@@ -10,10 +10,11 @@ One lock orders evaluations, ticks and API writes; deliveries run outside it.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -303,7 +304,9 @@ class Alerting:
     def put_rule(self, name: str, definition: Mapping[str, Any]) -> Rule:
         """Add or replace a rule (the fields of an ``alerting.rules`` item): validated, kept in
         the state store (it survives restarts) and evaluated from the next window on. A
-        replaced rule's alerts keep their state. The config file's rules and the built-ins
+        replaced rule's alerts keep their state, except those its new scope leaves out (a
+        model, metric or column no longer covered, or a condition of another kind), which end.
+        The config file's rules and the built-ins
         are changed in the file; a mistake raises ValidationError naming the field."""
         rule = rule_from_dict(name, definition, self._file_rules())
         stored = {"name": name, **definition}
@@ -311,6 +314,13 @@ class Alerting:
             self.store.save_rule(stored)
             self._api_rules = {**self._api_rules, name: rule}
             self._definitions = {**self._definitions, name: stored}
+
+            def outside(instance: AlertInstance) -> bool:  # what the new scope leaves out
+                return instance.rule == name and not _covers(rule, instance.labels)
+
+            transitions = self._retire(set(), self.clock.now(), outside, "changed its scope")
+            if transitions:
+                self.flush()
         return rule
 
     def delete_rule(self, name: str, now: datetime | None = None) -> list[Transition]:
@@ -334,12 +344,24 @@ class Alerting:
         self._wake.set()
         return transitions
 
-    def _retire(self, names: set[str], now: datetime) -> list[Transition]:
-        """End the active alerts of rules ``names`` and of rules that no longer exist."""
+    def _retire(
+        self,
+        names: set[str],
+        now: datetime,
+        ends: Callable[[AlertInstance], bool] | None = None,
+        why: str = "was removed",
+    ) -> list[Transition]:
+        """End the active alerts of rules ``names`` and of rules that no longer exist (or,
+        with ``ends``, the alerts it picks)."""
         known = {rule.name for rule in self.rules} - names
+
+        def gone(instance: AlertInstance) -> bool:
+            return instance.rule not in known
+
+        pick = ends or gone
         changed, transitions = [], []
         for instance in list(self._instances.values()):
-            if instance.rule in known or instance.state not in ("pending", "firing"):
+            if not pick(instance) or instance.state not in ("pending", "firing"):
                 continue
             firing = instance.state == "firing"
             new = replace(
@@ -363,7 +385,7 @@ class Alerting:
                     instance.state,
                     new.state,
                     instance.value,
-                    summary=f"rule '{instance.rule}' was removed",
+                    summary=f"rule '{instance.rule}' {why}",
                 )
             )
         if changed:
@@ -415,3 +437,17 @@ class Alerting:
                 states[instance.state] = states.get(instance.state, 0) + 1
         outbox = {s: len(self.store.entries(s, 10_000)) for s in ("pending", "failed")}
         return {"alerts": states, "outbox": outbox, "rules": len(self.rules)}
+
+
+def _covers(rule: Rule, labels: Mapping[str, str]) -> bool:
+    """Whether ``rule`` still speaks of the series an alert's ``labels`` name."""
+    scope = rule.scope
+    if rule.timer:
+        return not labels.get("metric") and scope.applies_to(labels.get("model", ""))
+    metric, column = labels.get("metric", ""), labels.get("column", "")
+    return (
+        bool(metric)
+        and scope.applies_to(labels.get("model", ""))
+        and scope.covers_metric(metric)
+        and any(fnmatch.fnmatchcase(column, pattern) for pattern in scope.columns)
+    )
