@@ -139,9 +139,13 @@ def ensure_unused(path: Path) -> None:
     try:
         duckdb.connect(str(path)).close()
     except duckdb.IOException as error:
+        if "lock" not in str(error).lower():
+            return  # not a DuckDB file it can open: nobody holds it either
         raise StoreError(
             f"{path} is in use ({error}); stop the Sightline server using this data directory first"
         ) from None
+    except duckdb.Error:
+        return  # damaged or not a DuckDB file: it can be set aside
 
 
 def _sql_path(path: Path) -> str:
