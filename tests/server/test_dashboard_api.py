@@ -258,7 +258,7 @@ def test_an_unknown_model_is_a_404(app: TestClient) -> None:
 def test_series_carry_the_detail_fields_asked_for(app: TestClient) -> None:
     body = get(
         app, "/v1/models/churn/dashboard/series", metric=["estimated_accuracy", "accuracy"],
-        column="", fields=["lower", "upper", "standard_error"], **ALL,
+        column="", fields=["lower", "upper", "standard_error", "reference_value"], **ALL,
     )  # fmt: skip
     series = {s["metric"]: s for s in body["series"]}
     assert set(series) == {"accuracy", "estimated_accuracy"}
@@ -275,6 +275,14 @@ def test_series_carry_the_detail_fields_asked_for(app: TestClient) -> None:
         assert high == pytest.approx(value + 2 * se)
     assert len(series["accuracy"]["start"]) == 20  # labels for the first 20 hours
     assert series["accuracy"]["fields"]["lower"] == [None] * 20
+    # The realized value's noise at its labelled rows and the reference's value: the model
+    # page's band and dotted line.
+    realized = series["accuracy"]["fields"]
+    [reference] = set(realized["reference_value"])
+    assert 0 < reference <= 1
+    noise = [se for se in realized["standard_error"] if se is not None]
+    assert len(noise) == 20
+    assert all(0 < se < 0.2 for se in noise)
 
 
 def test_series_of_one_slice_and_granularity(app: TestClient) -> None:

@@ -82,6 +82,10 @@
       band: estimated && !v.rollup
         ? S.detailSeries(model, v, [estimated], ["lower", "upper"], { column: "", start: new Date(bandStart).toISOString() })
         : Promise.resolve([]),
+      // The realized value's noise (±2 SE at each window's labelled rows) and the reference's value.
+      noise: quality && !quality.startsWith("estimated_") && !v.rollup
+        ? S.detailSeries(model, v, [quality], ["standard_error", "reference_value"], { column: "", start: new Date(bandStart).toISOString() })
+        : Promise.resolve([]),
     };
     const names = Object.keys(jobs);
     const results = await Promise.allSettled(names.map((n) => jobs[n]));
@@ -270,6 +274,20 @@
       traces.push({ type: "scatter", mode: "lines", name: "estimate ± 2 SE", x: S.xs(band), y: band.fields.lower,
         line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(245, 133, 24, 0.18)", hoverinfo: "skip" });
     }
+    const noise = realized && data.noise && !data.noise.error ? find(data.noise, metric) : null;
+    const se = noise && noise.fields.standard_error;
+    if (se && se.some((x) => x !== null)) {
+      const around = (sign) => noise.value.map((y, i) => (y === null || se[i] === null ? null : y + sign * 2 * se[i]));
+      traces.push({ type: "scatter", mode: "lines", name: "realized + 2 SE", x: S.xs(noise), y: around(1),
+        line: { width: 0 }, hoverinfo: "skip", showlegend: false, connectgaps: false });
+      traces.push({ type: "scatter", mode: "lines", name: "noise (± 2 SE)", x: S.xs(noise), y: around(-1),
+        line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(76, 120, 168, 0.15)", hoverinfo: "skip", connectgaps: false });
+    }
+    const reference = noise && noise.fields.reference_value;
+    if (reference && reference.some((x) => x !== null)) {
+      traces.push({ type: "scatter", mode: "lines", name: "reference", x: S.xs(noise), y: reference,
+        line: { color: S.GREY, dash: "dot", width: 1 }, hovertemplate: hover("reference %{y:.3f}") });
+    }
     if (estimated) traces.push({ type: "scatter", mode: "lines", name: `${estimatedName} (CBPE)`, x: S.xs(estimated),
       y: estimated.value, line: { color: "#f58518", dash: "dash", width: 1.5 }, hovertemplate: hover("estimated %{y:.3f}") });
     if (realized) traces.push({ type: "scatter", mode: realized.start.length > 300 ? "lines" : "lines+markers",
@@ -278,7 +296,7 @@
     const names = new Set([metric, estimatedName]);
     show("quality", v, traces, { yaxis: { title: { text: metric } } }, (labels) => names.has(labels.metric));
     const notes = [fineNote(data.whole.filter((s) => names.has(s.metric)), v)];
-    if (estimated && band) notes.push(`Band over the last ${BAND_DAYS} days of the range.`);
+    if ((estimated && band) || se) notes.push(`Bands over the last ${BAND_DAYS} days of the range.`);
     if (estimated && v.rollup) notes.push(`The ±2 SE band is drawn with the monitor's ${v.monitor_granularity} windows.`);
     if (!(realized && realized.start.length)) notes.push("No ground truth in this range yet: the estimate only.");
     S.note("note-quality", notes.filter(Boolean).join(" "));
