@@ -22,7 +22,7 @@ from sightline.monitoring.rollups import coarser
 from sightline.schema import GRANULARITIES, parse_time
 from sightline.schema.monitors import Monitor
 from sightline.schema.points import parse_segment
-from sightline.store import ModelInfo
+from sightline.store import ModelInfo, PointFilter
 
 __all__ = [
     "DEFAULT_RANGE",
@@ -91,7 +91,7 @@ class View:
     def rollup(self) -> bool:
         return self.granularity != self.monitor.granularity
 
-    def filters(self, granularity: str | None = None) -> dict[str, Any]:
+    def filters(self, granularity: str | None = None) -> PointFilter:
         """Keyword filters of the metric store's queries for this view."""
         return {
             "granularity": granularity or self.granularity,

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 import pyarrow as pa
 
@@ -27,6 +27,7 @@ __all__ = [
     "FeedbackRow",
     "MetricStore",
     "ModelInfo",
+    "PointFilter",
     "PredictionRow",
     "PredictionStore",
     "QuarantinedRecord",
@@ -296,6 +297,22 @@ class PredictionStore(Protocol):
     def close(self) -> None: ...
 
 
+class PointFilter(TypedDict, total=False):
+    """Which metric points a query reads: each key given narrows it (``None`` or absent: any).
+    ``column`` ``""`` is the whole table, ``model_version`` ``""`` all versions together,
+    ``segment_key`` ``""`` all data; ``start``/``end`` bound the windows
+    (``start <= window_start`` and ``window_end <= end``)."""
+
+    column: str | None
+    granularity: str | None
+    start: datetime | None
+    end: datetime | None
+    model_version: str | None
+    monitor: str | None
+    segment_key: str | None
+    segment_value: str | None
+
+
 class MetricStore(Protocol):
     """Metric points and the history of job runs."""
 
@@ -316,30 +333,18 @@ class MetricStore(Protocol):
         model: str,
         *,
         metric: str | None = None,
-        column: str | None = None,
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-        monitor: str | None = None,
-        segment_key: str | None = None,
-        segment_value: str | None = None,
-    ) -> list[MetricPoint]: ...
+        **where: Unpack[PointFilter],
+    ) -> list[MetricPoint]:
+        """The points of ``model`` that pass ``where`` (see :class:`PointFilter`), by time."""
+        ...
 
     def query_table(
         self,
         model: str,
         *,
         metrics: Sequence[str] | None = None,
-        column: str | None = None,
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-        monitor: str | None = None,
-        segment_key: str | None = None,
-        segment_value: str | None = None,
         details: bool = False,
+        **where: Unpack[PointFilter],
     ) -> pa.Table:
         """The points of :meth:`query` as one Arrow table, for long series."""
         ...
@@ -349,13 +354,7 @@ class MetricStore(Protocol):
         model: str,
         *,
         metrics: Sequence[str],
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-        monitor: str | None = None,
-        segment_key: str | None = None,
-        segment_value: str | None = None,
+        **where: Unpack[PointFilter],
     ) -> pa.Table:
         """Per metric and window, the highest value over the columns (NaN and null left out)
         and the first column, by name, that has it: ``metric``, ``start`` (epoch seconds),
@@ -368,14 +367,7 @@ class MetricStore(Protocol):
         model: str,
         *,
         metrics: Sequence[str] | None = None,
-        column: str | None = None,
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-        monitor: str | None = None,
-        segment_key: str | None = None,
-        segment_value: str | None = None,
+        **where: Unpack[PointFilter],
     ) -> pa.Table:
         """Points ordered by series then time: the key columns, ``start`` (epoch seconds),
         ``value`` and ``n_rows``."""

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from sightline.schema import JobRun, MetricPoint, Window, WindowSummary
 from sightline.schema.monitors import ModelConfig
-from sightline.store.base import TS, naive_utc
+from sightline.store.base import TS, PointFilter, naive_utc
 from sightline.store.duckdb import Database, aware_utc
 
 __all__ = ["DuckDBMetricStore"]
@@ -41,6 +41,10 @@ RUN_COLUMNS = (
     " n_rows BIGINT, error VARCHAR, trigger VARCHAR"
 )
 #: What identifies a series of points, in :meth:`DuckDBMetricStore.query_series` order.
+#: The keys of a :class:`PointFilter` that are columns of ``metric_points`` (times aside).
+SLICE_KEYS = (
+    "column", "granularity", "model_version", "monitor", "segment_key", "segment_value",
+)  # fmt: skip
 SERIES_KEY = (
     "metric", "column", "model_version", "segment_key", "segment_value", "monitor", "granularity",
 )  # fmt: skip
@@ -131,18 +135,21 @@ class DuckDBMetricStore:
                 _insert(con, "window_summaries", _summaries_table(summaries))
 
     def _where(
-        self,
-        model: str,
-        filters: dict[str, str | None],
-        start: datetime | None,
-        end: datetime | None,
+        self, model: str, filters: PointFilter, metrics: Sequence[str] | None = None
     ) -> tuple[str, list[Any]]:
+        """The SQL condition (and its parameters) of ``model``'s points that pass ``filters``
+        and, when given, have one of ``metrics``."""
         where: list[str] = ["model = ?"]
         params: list[Any] = [model]
-        for name, value in filters.items():
+        for name in SLICE_KEYS:
+            value = filters.get(name)
             if value is not None:
                 where.append(f'"{name}" = ?')
                 params.append(value)
+        if metrics:
+            where.append(f"metric IN ({', '.join('?' for _ in metrics)})")
+            params.extend(metrics)
+        start, end = filters.get("start"), filters.get("end")
         if start is not None:
             where.append("window_start >= ?")
             params.append(naive_utc(start))
@@ -156,21 +163,9 @@ class DuckDBMetricStore:
         model: str,
         *,
         metric: str | None = None,
-        column: str | None = None,
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-        monitor: str | None = None,
-        segment_key: str | None = None,
-        segment_value: str | None = None,
+        **filters: Unpack[PointFilter],
     ) -> list[MetricPoint]:
-        filters = {
-            "metric": metric, "column": column, "granularity": granularity,
-            "model_version": model_version, "monitor": monitor, "segment_key": segment_key,
-            "segment_value": segment_value,
-        }  # fmt: skip
-        where, params = self._where(model, filters, start, end)
+        where, params = self._where(model, filters, [metric] if metric is not None else None)
         sql = (
             "SELECT model, metric, window_start, window_end, granularity, value, n_rows,"
             ' "column", model_version, monitor, segment_key, segment_value, details'
@@ -202,25 +197,11 @@ class DuckDBMetricStore:
         model: str,
         *,
         metrics: Sequence[str] | None = None,
-        column: str | None = None,
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-        monitor: str | None = None,
-        segment_key: str | None = None,
-        segment_value: str | None = None,
         details: bool = False,
+        **filters: Unpack[PointFilter],
     ) -> pa.Table:
         """The same points as :meth:`query`, as one Arrow table (fast for long series)."""
-        filters = {
-            "column": column, "granularity": granularity, "model_version": model_version,
-            "monitor": monitor, "segment_key": segment_key, "segment_value": segment_value,
-        }  # fmt: skip
-        where, params = self._where(model, filters, start, end)
-        if metrics:
-            where += f" AND metric IN ({', '.join('?' for _ in metrics)})"
-            params.extend(metrics)
+        where, params = self._where(model, filters, metrics)
         selected = ", ".join(f'"{c}"' for c in TABLE_COLUMNS) + (", details" if details else "")
         sql = (
             f"SELECT {selected} FROM metric_points WHERE {where}"
@@ -234,21 +215,9 @@ class DuckDBMetricStore:
         model: str,
         *,
         metrics: Sequence[str],
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-        monitor: str | None = None,
-        segment_key: str | None = None,
-        segment_value: str | None = None,
+        **filters: Unpack[PointFilter],
     ) -> pa.Table:
-        filters = {
-            "granularity": granularity, "model_version": model_version, "monitor": monitor,
-            "segment_key": segment_key, "segment_value": segment_value,
-        }  # fmt: skip
-        where, params = self._where(model, filters, start, end)
-        where += f" AND metric IN ({', '.join('?' for _ in metrics)})"
-        params.extend(metrics)
+        where, params = self._where(model, filters, metrics)
         known = "value IS NOT NULL AND NOT isnan(value)"
         sql = (
             "SELECT metric, epoch(window_start)::BIGINT AS start,"
@@ -266,28 +235,14 @@ class DuckDBMetricStore:
         model: str,
         *,
         metrics: Sequence[str] | None = None,
-        column: str | None = None,
-        granularity: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        model_version: str | None = None,
-        monitor: str | None = None,
-        segment_key: str | None = None,
-        segment_value: str | None = None,
+        **filters: Unpack[PointFilter],
     ) -> pa.Table:
         """Points ordered by series (metric, column, version, segment, monitor, granularity),
         then time, with ``start`` in epoch seconds: what charts of long ranges need.
 
         The distinct series are looked up first; only the key columns that differ between them
         are read per point and sorted on (usually just the column), the others are constant."""
-        filters = {
-            "column": column, "granularity": granularity, "model_version": model_version,
-            "monitor": monitor, "segment_key": segment_key, "segment_value": segment_value,
-        }  # fmt: skip
-        where, params = self._where(model, filters, start, end)
-        if metrics:
-            where += f" AND metric IN ({', '.join('?' for _ in metrics)})"
-            params.extend(metrics)
+        where, params = self._where(model, filters, metrics)
         keys = ", ".join(f'"{k}"' for k in SERIES_KEY)
         with self.db.reading() as con:
             distinct = con.sql(
