@@ -4,7 +4,7 @@ window whose rows are gone rather than replace its points with empty ones."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,17 +12,10 @@ from sightline.monitoring import JobRunner, Scheduler
 from sightline.monitoring.retention import horizon
 from sightline.schema import Window
 from sightline.store import MetricStore, PredictionStore
+from tests.monitoring.alerts.conftest import FakeClock
 from tests.monitoring.conftest import DAY0, SHIFTED, traffic, write_traffic
 
 DELAY = timedelta(minutes=5)
-
-
-class FakeClock:
-    def __init__(self, now: datetime):
-        self.time = now
-
-    def now(self) -> datetime:
-        return self.time
 
 
 def days(store: PredictionStore) -> dict[int, int]:
