@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from sightline.errors import ValidationError
@@ -205,51 +205,50 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body, option=orjson.OPT_NAIVE_UTC), media_type="application/json")
 
 
+class RowSelection:
+    """The query parameters the rows endpoints share (JSON, CSV, Parquet); ``limit`` differs."""
+
+    def __init__(
+        self,
+        start: str | None = None,
+        end: str | None = None,
+        version: str | None = None,
+        filter: Annotated[list[str] | None, FILTER] = None,
+        labelled: Annotated[bool | None, LABELLED] = None,
+        column: Annotated[list[str] | None, COLUMN] = None,
+        order: Annotated[str | None, ORDER] = None,
+        offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+    ):
+        self.start, self.end, self.version = start, end, version
+        self.filters, self.labelled, self.columns = filter, labelled, column
+        self.order, self.offset = order, offset
+
+    def rows(self, request: Request, model: str, limit: int) -> tuple[RowRequest, RowsPage]:
+        """The request checked (422 naming the parameter) and the page of rows it selects."""
+        svc = services(request)
+        checked = row_request(
+            svc, model, start=self.start, end=self.end, version=self.version,
+            filters=self.filters, labelled=self.labelled, columns=self.columns,
+            order=self.order, limit=limit, offset=self.offset,
+        )  # fmt: skip
+        return checked, svc.predictions.rows(model, checked.query)
+
+
+Selection = Annotated[RowSelection, Depends()]
+
+
 @router.get("/v1/models/{model}/rows")
 def get_rows(
     model: str,
     request: Request,
-    start: str | None = None,
-    end: str | None = None,
-    version: str | None = None,
-    filter: Annotated[list[str] | None, FILTER] = None,
-    labelled: Annotated[bool | None, LABELLED] = None,
-    column: Annotated[list[str] | None, COLUMN] = None,
-    order: Annotated[str | None, ORDER] = None,
+    selection: Selection,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_ROWS)] = 100,
-    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> Response:
     """One page of the predictions of ``[start, end)`` (default: the model's latest window)
     that pass every filter, joined with their latest ground truth (``target``,
     ``feedback_ts``), ordered (default: by time), and how many rows pass in all
     (``total``)."""
-    svc = services(request)
-    checked = row_request(
-        svc, model, start=start, end=end, version=version, filters=filter, labelled=labelled,
-        columns=column, order=order, limit=limit, offset=offset,
-    )  # fmt: skip
-    return _json(rows_json(checked, svc.predictions.rows(model, checked.query)))
-
-
-def _download(
-    request: Request,
-    model: str,
-    start: str | None,
-    end: str | None,
-    version: str | None,
-    filters: list[str] | None,
-    labelled: bool | None,
-    columns: list[str] | None,
-    order: str | None,
-    limit: int | None,
-    offset: int,
-) -> tuple[RowRequest, RowsPage]:
-    svc = services(request)
-    checked = row_request(
-        svc, model, start=start, end=end, version=version, filters=filters, labelled=labelled,
-        columns=columns, order=order, limit=limit or MAX_DOWNLOAD_ROWS, offset=offset,
-    )  # fmt: skip
-    return checked, svc.predictions.rows(model, checked.query)
+    return _json(rows_json(*selection.rows(request, model, limit)))
 
 
 def _filename(request: RowRequest, suffix: str) -> str:
@@ -273,22 +272,13 @@ def _headers(checked: RowRequest, page: RowsPage, suffix: str) -> dict[str, str]
 def get_rows_csv(
     model: str,
     request: Request,
-    start: str | None = None,
-    end: str | None = None,
-    version: str | None = None,
-    filter: Annotated[list[str] | None, FILTER] = None,
-    labelled: Annotated[bool | None, LABELLED] = None,
-    column: Annotated[list[str] | None, COLUMN] = None,
-    order: Annotated[str | None, ORDER] = None,
+    selection: Selection,
     limit: Annotated[int | None, Query(ge=1, le=MAX_DOWNLOAD_ROWS)] = None,
-    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> StreamingResponse:
     """The selection of ``GET /v1/models/{model}/rows`` as CSV, every row (up to
     1,000,000; ``x-total-count`` says how many pass the filters), written out in batches.
     Times are UTC (``2026-03-02 10:00:00.000000Z``)."""
-    checked, page = _download(
-        request, model, start, end, version, filter, labelled, column, order, limit, offset
-    )
+    checked, page = selection.rows(request, model, limit or MAX_DOWNLOAD_ROWS)
     return StreamingResponse(
         _csv_chunks(aware(page.table)),
         media_type="text/csv; charset=utf-8",
@@ -309,21 +299,12 @@ def _csv_chunks(table: pa.Table) -> Iterator[bytes]:
 def get_rows_parquet(
     model: str,
     request: Request,
-    start: str | None = None,
-    end: str | None = None,
-    version: str | None = None,
-    filter: Annotated[list[str] | None, FILTER] = None,
-    labelled: Annotated[bool | None, LABELLED] = None,
-    column: Annotated[list[str] | None, COLUMN] = None,
-    order: Annotated[str | None, ORDER] = None,
+    selection: Selection,
     limit: Annotated[int | None, Query(ge=1, le=MAX_DOWNLOAD_ROWS)] = None,
-    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> Response:
     """The selection of ``GET /v1/models/{model}/rows`` as a Parquet file (zstd), every row
     up to 1,000,000."""
-    checked, page = _download(
-        request, model, start, end, version, filter, labelled, column, order, limit, offset
-    )
+    checked, page = selection.rows(request, model, limit or MAX_DOWNLOAD_ROWS)
     buffer = io.BytesIO()
     pq.write_table(aware(page.table), buffer, compression="zstd")
     return Response(
