@@ -12,7 +12,6 @@ fires too.
 from __future__ import annotations
 
 import io
-import os
 import random
 import re
 from collections.abc import Iterator
@@ -24,21 +23,10 @@ import pandas as pd
 import pytest
 
 from sightline.sdk import Client
-from tests.conftest import ROOT, require
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.conftest import SHOTS, ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = os.environ.get("SIGHTLINE_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = ROOT / "artifacts" / "screenshots"
 CONFIG = """\
 alerting:
   external_url: EXTERNAL
@@ -96,19 +84,6 @@ def seed(server: ServerProcess) -> None:
     body = {"from": DAY0.isoformat(), "to": (DAY1 + timedelta(hours=12)).isoformat()}
     response = server.post("/v1/models/churn/runs", json=body)
     assert response.status_code == 200, response.text
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

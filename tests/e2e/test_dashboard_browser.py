@@ -2,44 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sightline.sdk import Client
-from tests.conftest import ROOT, require
-from tests.e2e.conftest import ServerProcess
+from tests.e2e.conftest import SHOTS, ServerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-CHROMIUM = os.environ.get("SIGHTLINE_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-SHOTS = ROOT / "artifacts" / "screenshots"
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    require(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def seed(server: ServerProcess) -> None:

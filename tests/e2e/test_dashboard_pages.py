@@ -11,7 +11,6 @@ import math
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
 
@@ -19,9 +18,7 @@ import httpx
 import pytest
 
 from sightline.sdk import Client
-from tests.conftest import require
-from tests.e2e.conftest import ServerProcess
-from tests.e2e.test_dashboard_browser import ARGS, CHROMIUM, SHOTS
+from tests.e2e.conftest import SHOTS, ServerProcess, require_chromium
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -96,7 +93,7 @@ def seed(server: ServerProcess, now: datetime) -> datetime:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    require(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("dashboard")
     server = ServerProcess(
         tmp / "data", tmp / "server.log", "--no-scheduler",
@@ -108,19 +105,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require(Path(CHROMIUM).exists(), f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
