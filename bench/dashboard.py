@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -53,6 +52,7 @@ CANARY = (180, 194)  # days when v1 and v2 both serve
 
 sys.path.insert(0, str(ROOT / "src"))
 
+from serving import served  # noqa: E402
 from sightline.monitoring.points import CLASSIFICATION_METRICS  # noqa: E402
 from sightline.schema import JobRun, MetricPoint, Window  # noqa: E402
 from sightline.server.ingest import Ingestor  # noqa: E402
@@ -331,18 +331,7 @@ def label(request: str) -> str:
 
 def run(runs: int, serve: bool) -> None:
     end = seed(STORE)
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sightline.cli.main", "serve", "--data-dir", str(STORE.resolve()),
-         "--port", str(port), "--no-scheduler"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "SIGHTLINE_LOG_LEVEL": "warning",
-             "SIGHTLINE_ALERT_INTERVAL": "0"},
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url)
+    with served(STORE.resolve(), SIGHTLINE_ALERT_INTERVAL="0") as (url, server):
         if serve:
             print(f"serving the benchmark store on {url}/models/{MODEL} (Ctrl-C stops)")
             server.wait()
@@ -371,28 +360,6 @@ def run(runs: int, serve: bool) -> None:
                     every.append(p95)
                     print(f"  {label(request):80s} {p50:6.1f}ms {p95:6.1f}ms {size / 1e3:7.1f}kB")
         print(f"\nworst p95 of a request: {max(every):.1f} ms (goal: 150 ms)")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str) -> None:
-    for _ in range(1200):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the server did not start")
 
 
 def main() -> None:

@@ -18,9 +18,7 @@ runs. Measured, p50 / p95 over ``--reps`` requests:
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -37,7 +35,8 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
-from monitoring import DATA, FEATURES, _free_port, _wait, ensure_data, wire  # noqa: E402
+from monitoring import DATA, FEATURES, ensure_data, wire  # noqa: E402
+from serving import served  # noqa: E402
 from sightline.schema.rows import RowFilter, RowOrder, RowQuery, row_columns  # noqa: E402
 from sightline.server.ingest import Ingestor  # noqa: E402
 from sightline.store import open_prediction_store  # noqa: E402
@@ -136,17 +135,7 @@ def bench_store(reps: int) -> None:
 
 
 def bench_http(reps: int) -> None:
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "sightline.cli.main", "serve", "--data-dir", str(STORE),
-         "--port", str(port), "--no-scheduler"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "SIGHTLINE_LOG_LEVEL": "warning"},
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait(url)
+    with served(STORE) as (url, _):
         window = {"start": START.isoformat(), "end": END.isoformat()}
         with httpx.Client(timeout=120) as client:
             print("http (GET /v1/models/m/rows, 100 rows a page):")
@@ -174,9 +163,6 @@ def bench_http(reps: int) -> None:
                     f" best {min(times):.2f} s, median {statistics.median(times):.2f} s"
                     f"   ({size / 1e6:.1f} MB)"
                 )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

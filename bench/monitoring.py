@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ FEATURES = [f"num_{i}" for i in range(15)] + [f"cat_{j}" for j in range(5)]
 
 sys.path.insert(0, str(ROOT / "src"))
 
+from serving import served  # noqa: E402
 from sightline.monitoring import JobRunner  # noqa: E402
 from sightline.schema import MetricPoint, Window  # noqa: E402
 from sightline.schema.monitors import ModelConfig, Monitor  # noqa: E402
@@ -112,48 +112,25 @@ def seed_query_store(data_dir: Path) -> None:
 def bench_query(workdir: Path) -> None:
     data_dir = DATA / "query-store"
     seed_query_store(data_dir)
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sightline.cli.main",
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(port),
-            "--no-scheduler",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "SIGHTLINE_LOG_LEVEL": "warning"},
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait(url)
-        with httpx.Client(timeout=60) as client:
-            for label, params in (
-                ("series", {"metric": "drift_score", "format": "series"}),
-                ("columns", {"metric": "drift_score", "format": "columns", "details": "false"}),
-                ("points", {"metric": "drift_score", "details": "false"}),
-            ):
-                times = []
-                for _ in range(30):
-                    t = time.perf_counter()
-                    response = client.get(f"{url}/v1/models/m/metrics", params=params)
-                    times.append(time.perf_counter() - t)
-                    assert response.status_code == 200
-                size = len(response.content)
-                p50 = statistics.median(times) * 1000
-                p95 = sorted(times)[int(0.95 * len(times)) - 1] * 1000
-                print(
-                    f"  {label:8s} format: p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
-                    f"   ({size / 1e6:.1f} MB)"
-                )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with served(data_dir) as (url, _), httpx.Client(timeout=60) as client:
+        for label, params in (
+            ("series", {"metric": "drift_score", "format": "series"}),
+            ("columns", {"metric": "drift_score", "format": "columns", "details": "false"}),
+            ("points", {"metric": "drift_score", "details": "false"}),
+        ):
+            times = []
+            for _ in range(30):
+                t = time.perf_counter()
+                response = client.get(f"{url}/v1/models/m/metrics", params=params)
+                times.append(time.perf_counter() - t)
+                assert response.status_code == 200
+            size = len(response.content)
+            p50 = statistics.median(times) * 1000
+            p95 = sorted(times)[int(0.95 * len(times)) - 1] * 1000
+            print(
+                f"  {label:8s} format: p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
+                f"   ({size / 1e6:.1f} MB)"
+            )
 
 
 def bench_window(workdir: Path) -> None:
@@ -220,25 +197,6 @@ def bench_backfill(workdir: Path) -> None:
     )
     predictions.close()
     metrics.close()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait(url: str) -> None:
-    for _ in range(600):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the server did not start")
 
 
 def main() -> None:
