@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sightline.cli.common import EXIT_OK, add_location, server_up, settings_from
+from sightline.cli.common import EXIT_OK, add_location, auth_headers, server_up, settings_from
 from sightline.config import Settings
 from sightline.errors import SightlineError, TransportError, ValidationError
 
@@ -50,7 +50,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def _download(settings: Settings, output: Path) -> None:
     import httpx
 
-    headers = {"authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+    headers = auth_headers(settings)
     part = output.with_name(output.name + ".part")
     try:
         with httpx.stream(

@@ -23,6 +23,7 @@ __all__ = [
     "EXIT_USAGE",
     "add_location",
     "api",
+    "auth_headers",
     "local_stores",
     "print_table",
     "server_up",
@@ -70,14 +71,22 @@ def server_up(settings: Settings) -> bool:
         return False
 
 
+def auth_headers(settings: Settings) -> dict[str, str]:
+    """The API key of the settings as a bearer token, when there is one."""
+    return {"authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+
+
 def api(settings: Settings, method: str, path: str, **kwargs: Any) -> Any:
     """Call the server's HTTP API; its errors become SightlineErrors with its message."""
     import httpx
 
-    headers = {"authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
     try:
         response = httpx.request(
-            method, settings.url.rstrip("/") + path, headers=headers, timeout=600.0, **kwargs
+            method,
+            settings.url.rstrip("/") + path,
+            headers=auth_headers(settings),
+            timeout=600.0,
+            **kwargs,
         )
     except httpx.HTTPError as error:
         raise TransportError(

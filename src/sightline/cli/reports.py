@@ -19,6 +19,7 @@ from sightline.cli.common import (
     EXIT_OK,
     add_location,
     api,
+    auth_headers,
     print_table,
     server_up,
     settings_from,
@@ -42,7 +43,7 @@ def _fetch(settings: Settings, path: str, params: list[tuple[str, str]]) -> str:
     """A report's body from the server (HTML or JSON text); errors keep the server's message."""
     import httpx  # lazy: only commands that talk to a server pay for it
 
-    headers = {"authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+    headers = auth_headers(settings)
     try:
         response = httpx.get(
             settings.url.rstrip("/") + path,

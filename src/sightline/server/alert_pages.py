@@ -35,8 +35,9 @@ from sightline.schema import Window, parse_time
 from sightline.schema.alerts import AlertInstance, Matcher, Transition
 from sightline.schema.rows import RowFilter, RowOrder, RowsPage
 from sightline.server import dashboard
+from sightline.server.alerts_api import alerting
 from sightline.server.debug_api import RowRequest, ranking, row_request
-from sightline.server.lookup import model_schema
+from sightline.server.lookup import model_schema, services
 
 __all__ = ["router"]
 
@@ -151,11 +152,6 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     return HTMLResponse(page, status_code=status)
 
 
-def _engine(request: Request) -> Alerting:
-    engine: Alerting = request.app.state.services.alerting
-    return engine
-
-
 def model_url(model: str) -> str:
     return f"/models/{quote(model, safe='')}"
 
@@ -191,8 +187,8 @@ def _alert_view(engine: Alerting, instance: AlertInstance, now: datetime) -> dic
 
 @router.get("/alerts", response_class=HTMLResponse)
 def alerts_page(request: Request, model: str | None = None) -> HTMLResponse:
-    engine = _engine(request)
-    svc = request.app.state.services
+    engine = alerting(request)
+    svc = services(request)
     now = engine.clock.now()
     model = model or None
     instances = engine.alerts(model=model)
@@ -270,8 +266,8 @@ def _silenced(matchers: tuple[Matcher, ...], instances: list[AlertInstance]) -> 
 
 @router.get("/alerts/{fingerprint}", response_class=HTMLResponse)
 def alert_page(fingerprint: str, request: Request) -> HTMLResponse:
-    engine = _engine(request)
-    svc = request.app.state.services
+    engine = alerting(request)
+    svc = services(request)
     now = engine.clock.now()
     try:
         instance = engine.alert(fingerprint)
@@ -433,7 +429,7 @@ def _transition_view(transition: Transition) -> dict[str, Any]:
 
 @router.get("/models/{model}/debug", response_class=HTMLResponse)
 def debug_page(model: str, request: Request) -> Response:
-    svc = request.app.state.services
+    svc = services(request)
     q = request.query_params
     try:
         model_schema(svc, model)

@@ -27,6 +27,7 @@ from sightline.monitoring.alerts import Alerting, Rule
 from sightline.monitoring.config import parse_duration
 from sightline.schema import parse_time
 from sightline.schema.alerts import STATES, AlertInstance, OutboxEntry, Silence
+from sightline.server.lookup import services
 
 __all__ = ["router"]
 
@@ -36,7 +37,7 @@ STATE = Query(None, description="inactive, pending, firing or resolved")
 
 
 def alerting(request: Request) -> Alerting:
-    engine: Alerting = request.app.state.services.alerting
+    engine: Alerting = services(request).alerting
     return engine
 
 

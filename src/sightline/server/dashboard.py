@@ -31,7 +31,7 @@ from sightline.server.dashboard_api import (
     overview,
     view_choices,
 )
-from sightline.server.lookup import model_info
+from sightline.server.lookup import model_info, services
 from sightline.server.views import RANGES, View, resolve_view
 
 __all__ = ["router"]
@@ -159,13 +159,13 @@ def _page_view(svc: Any, info: Any, request: Request) -> tuple[View, str]:
 
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request) -> HTMLResponse:
-    models = overview(request.app.state.services)
+    models = overview(services(request))
     return render("index.html", section="models", models=models)
 
 
 @router.get("/models/{model}", response_class=HTMLResponse)
 def model_page(model: str, request: Request) -> HTMLResponse:
-    svc = request.app.state.services
+    svc = services(request)
     info = model_info(svc, model)
     view, error = _page_view(svc, info, request)
     summary = model_summary(svc, info, view)
@@ -185,7 +185,7 @@ def model_page(model: str, request: Request) -> HTMLResponse:
 
 @router.get("/models/{model}/features/{column:path}", response_class=HTMLResponse)
 def feature_page(model: str, column: str, request: Request) -> HTMLResponse:
-    svc = request.app.state.services
+    svc = services(request)
     info = model_info(svc, model)
     view, error = _page_view(svc, info, request)
     window = request.query_params.get("window") or None

@@ -43,7 +43,7 @@ from sightline.monitoring.report_schedule import (
 )
 from sightline.schema import ColumnRole, Window, floor_time, parse_time
 from sightline.server import dashboard
-from sightline.server.lookup import model_info
+from sightline.server.lookup import model_info, services
 from sightline.server.model_report import EmptyRangeError, ModelReport, model_report
 
 __all__ = ["ReportService", "router", "schedules_for"]
@@ -252,7 +252,7 @@ def report_file_page(name: str, request: Request) -> FileResponse:
 
 @router.get("/reports", response_class=HTMLResponse, include_in_schema=False)
 def reports_page(request: Request) -> HTMLResponse:
-    svc = request.app.state.services
+    svc = services(request)
     return dashboard.render(
         "reports.html",
         section="reports",
@@ -263,7 +263,7 @@ def reports_page(request: Request) -> HTMLResponse:
 
 
 def _form(request: Request, model: str, values: dict[str, Any], error: str = "") -> dict[str, Any]:
-    svc = request.app.state.services
+    svc = services(request)
     info = model_info(svc, model)
     last = info.last_ts or datetime.now(UTC)
     day_end = floor_time(last, "1d") + timedelta(days=1)
