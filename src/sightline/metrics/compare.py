@@ -17,40 +17,41 @@ DataFrames and files and renders the result.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from sightline.errors import SightlineError
 from sightline.metrics.columns import ColumnKind
-from sightline.metrics.dataset import DatasetReport, ReferenceProfile, compare_tables
+from sightline.metrics.dataset import DatasetReport
 from sightline.metrics.drift import MultivariateDriftResult, domain_classifier_drift
-from sightline.metrics.estimation import CBPE, EstimatedQuality
-from sightline.metrics.mapping import infer_mapping
-from sightline.metrics.performance import (
-    ClassificationQuality,
-    RegressionQuality,
-    classification_quality,
-    regression_quality,
+from sightline.metrics.estimation import EstimatedQuality
+from sightline.metrics.evaluation import (
+    EvaluationOptions,
+    Quality,
+    SliceData,
+    SliceKey,
+    evaluate_slice,
+    prepare_baseline,
 )
+from sightline.metrics.mapping import infer_mapping
 from sightline.metrics.segments import split_segments, top_segments
 from sightline.schema.mapping import ColumnMapping
 
 __all__ = ["Comparison", "SegmentComparison", "compare_datasets"]
 
-Quality = ClassificationQuality | RegressionQuality
-
 
 @dataclass(frozen=True)
 class SegmentComparison:
-    """One segment's comparison: its drift and data quality, and its model quality."""
+    """One segment's comparison: its drift and data quality, its model quality and its
+    estimated quality (CBPE, from the segment's part of the reference)."""
 
     column: str
     value: str
     data: DatasetReport
     quality: Quality | None = None
+    estimated_quality: EstimatedQuality | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,9 @@ class SegmentComparison:
             "dataset_drift": self.data.dataset_drift,
             "drifted_columns": self.data.drifted_columns,
             "quality": self.quality.to_dict() if self.quality else None,
+            "estimated_quality": self.estimated_quality.to_dict()
+            if self.estimated_quality
+            else None,
         }
 
 
@@ -117,50 +121,64 @@ def compare_datasets(
     target (target drift) when both sides have them. ``multivariate=True`` adds the domain
     classifier check on the features together. ``schema_columns`` limits the schema check
     (missing, new and retyped columns) to those columns (default: all of both tables).
+
+    The segments of a column of ``mapping.segments`` are its ``top_segments_k`` largest values
+    in the reference (in the current data when the reference lacks the column) plus "other",
+    each compared with the same segment of the reference — as the monitoring jobs do. Both
+    sides go through :func:`~sightline.metrics.evaluation.evaluate_slice`.
     """
     mapping = infer_mapping(reference, mapping)
     columns = _monitored(mapping, reference, current)
-    profile = ReferenceProfile.from_table(reference, columns, bounds=mapping.bounds)
-    data = compare_tables(
-        profile,
-        current,
-        columns,
-        methods=methods,
-        thresholds=thresholds,
+    baseline = prepare_baseline(reference, columns, mapping, bounds=mapping.bounds)
+    options = EvaluationOptions(
+        methods=methods or {},
+        thresholds=thresholds or {},
         min_rows=min_rows,
         drift_share=drift_share,
-        id_column=mapping.id_column if mapping.id_column in current.column_names else None,
+        id_column=mapping.id_column,
         schema_columns=schema_columns,
     )
-    notes: list[str] = []
-    reference_quality = _quality(mapping, reference, notes, "reference")
-    current_quality = _quality(mapping, current, notes, "current")
-    estimated = _estimate(mapping, reference, current, notes)
+    whole = evaluate_slice(baseline, SliceData.of(current), options, columns=columns)
+    assert whole.data is not None
+    notes = [*baseline.notes, *whole.notes]
+    segment_options = replace(options, id_column=None, schema_columns=None)
     segments: list[SegmentComparison] = []
     for segment in mapping.segments:
-        for value, (ref_part, cur_part) in _segment_pairs(
-            reference, current, segment, top_segments_k
-        ):
-            part = compare_tables(
-                profile
-                if ref_part is reference
-                else ReferenceProfile.from_table(ref_part, columns),
-                cur_part,
-                columns,
-                methods=methods,
-                thresholds=thresholds,
-                min_rows=min_rows,
-                drift_share=drift_share,
+        in_reference = segment in reference.column_names
+        values = top_segments(reference if in_reference else current, segment, top_segments_k)
+        reference_parts = split_segments(reference, segment, values) if in_reference else {}
+        for value, part in split_segments(current, segment, values).items():
+            own = reference_parts.get(value, reference.schema.empty_table())
+            # Each segment against the same segment of the reference (the whole reference
+            # when it lacks the column).
+            own_baseline = (
+                prepare_baseline(own, columns, mapping, bounds=mapping.bounds)
+                if in_reference
+                else baseline
             )
+            result = evaluate_slice(
+                own_baseline,
+                SliceData.of(part, SliceKey("", segment, value)),
+                segment_options,
+                columns=columns,
+            )
+            assert result.data is not None
             segments.append(
-                SegmentComparison(segment, value, part, _quality(mapping, cur_part, [], "segment"))
+                SegmentComparison(segment, value, result.data, result.realized, result.estimated)
             )
     joint = None
     if multivariate:
         features = {n: k for n, k in columns.items() if n in mapping.features}
         joint = domain_classifier_drift(reference, current, features)
     return Comparison(
-        mapping, data, reference_quality, current_quality, estimated, segments, notes, joint
+        mapping,
+        whole.data,
+        baseline.quality,
+        whole.realized,
+        whole.estimated,
+        segments,
+        notes,
+        joint,
     )
 
 
@@ -177,64 +195,3 @@ def _monitored(
             )
             columns[name] = ColumnKind.NUMERICAL if numeric else ColumnKind.CATEGORICAL
     return columns
-
-
-def _quality(
-    mapping: ColumnMapping, table: pa.Table, notes: list[str], side: str
-) -> Quality | None:
-    target = mapping.target
-    if not target or target not in table.column_names:
-        return None
-    label = mapping.prediction_label if mapping.prediction_label in table.column_names else None
-    score = mapping.prediction_score if mapping.prediction_score in table.column_names else None
-    if label is None and score is None:
-        return None
-    try:
-        if mapping.task == "regression":
-            if label is None:
-                return None
-            return regression_quality(table.column(target), table.column(label))
-        return classification_quality(
-            table.column(target),
-            predicted=table.column(label) if label else None,
-            scores=table.column(score) if score else None,
-            positive_label=mapping.positive_label,
-        )
-    except SightlineError as error:
-        notes.append(f"model quality of the {side} data could not be computed: {error}")
-        return None
-
-
-def _estimate(
-    mapping: ColumnMapping, reference: pa.Table, current: pa.Table, notes: list[str]
-) -> EstimatedQuality | None:
-    score, target = mapping.prediction_score, mapping.target
-    if mapping.task != "classification" or not score or not target:
-        return None
-    if score not in current.column_names or target not in reference.column_names:
-        return None
-    try:
-        positive = 1 if mapping.positive_label is None else mapping.positive_label
-        estimator = CBPE.fit(
-            reference.column(score), reference.column(target), positive_label=positive
-        )
-        label = mapping.prediction_label
-        predicted = current.column(label) if label and label in current.column_names else None
-        return estimator.estimate(current.column(score), predicted=predicted)
-    except SightlineError as error:
-        notes.append(f"estimated quality could not be computed: {error}")
-        return None
-
-
-def _segment_pairs(
-    reference: pa.Table, current: pa.Table, column: str, top_k: int
-) -> list[tuple[str, tuple[pa.Table, pa.Table]]]:
-    values = top_segments(current, column, top_k)
-    current_parts = split_segments(current, column, values)
-    reference_parts = (
-        split_segments(reference, column, values) if column in reference.column_names else {}
-    )
-    empty = reference.schema.empty_table()
-    return [
-        (value, (reference_parts.get(value, empty), part)) for value, part in current_parts.items()
-    ]

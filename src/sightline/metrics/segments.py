@@ -1,8 +1,9 @@
 """Segments: any metric broken down by the values of a segment column.
 
-The segments are the ``top_k`` values of the column by volume in the current data; all other
-values (and missing values) form the segment ``"other"``. Each segment of the current data is
-compared with the same segment of the reference.
+The segments are the ``top_k`` values of the column by volume in the reference (so they stay
+the same from window to window; in the current data when the reference lacks the column); all
+other values (and missing values) form the segment ``"other"``. Each segment of the current
+data is compared with the same segment of the reference.
 
     >>> import pyarrow as pa
     >>> table = pa.table({"region": ["eu", "eu", "us", None], "x": [1.0, 2.0, 3.0, 4.0]})
@@ -12,14 +13,14 @@ compared with the same segment of the reference.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sightline.errors import ValidationError
 
-__all__ = ["OTHER", "split_segments", "top_segments"]
+__all__ = ["OTHER", "slice_table", "split_segments", "top_segments"]
 
 #: The segment of every value outside the top ones.
 OTHER = "other"
@@ -60,3 +61,28 @@ def split_segments(table: pa.Table, column: str, segments: Sequence[str]) -> dic
     if other.num_rows:
         parts[OTHER] = other
     return parts
+
+
+def slice_table(
+    table: pa.Table,
+    *,
+    versions: bool = True,
+    segments: Mapping[str, Sequence[str] | None] | None = None,
+    top_k: int = 10,
+) -> list[tuple[tuple[str, str, str], pa.Table]]:
+    """The slices of a window's rows, keyed by (model version, segment column, value): all
+    rows first, then each model version present (``versions``), then each segment of each
+    segment column the table has. ``segments`` maps a column to its segment values (the
+    reference's largest ones), or to None for the ``top_k`` largest of ``table`` itself."""
+    slices: list[tuple[tuple[str, str, str], pa.Table]] = [(("", "", ""), table)]
+    if versions and "model_version" in table.column_names:
+        column = table.column("model_version")
+        for version in sorted(v for v in pc.unique(column).to_pylist() if v):
+            slices.append(((version, "", ""), table.filter(pc.equal(column, version))))
+    for name, values in (segments or {}).items():
+        if name not in table.column_names:
+            continue
+        chosen = top_segments(table, name, top_k) if values is None else values
+        for value, part in split_segments(table, name, chosen).items():
+            slices.append((("", name, value), part))
+    return slices

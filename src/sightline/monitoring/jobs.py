@@ -9,6 +9,11 @@ each value of the monitor's segment columns (the reference's ten largest, plus "
 slice gets drift and data quality (with mergeable summaries, kept for roll-ups), model quality
 on the rows that have ground truth (label coverage and label delay included), CBPE estimates,
 and the service health of the window's service events — as the monitor's suites say.
+
+The runner orchestrates: which windows, which reference, recording the runs. Its engine
+(:mod:`sightline.monitoring.engines`) summarizes a window's slices and
+:func:`sightline.metrics.evaluation.evaluate_slice` evaluates each of them, the same function
+``sightline.compare`` and the model reports use.
 """
 
 from __future__ import annotations
@@ -16,38 +21,38 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sightline.config import Settings
-from sightline.errors import ComputeError, SightlineError
-from sightline.metrics import (
-    CBPE,
-    ClassificationQuality,
-    ColumnKind,
-    classification_quality,
-    compare_tables,
-    infer_mapping,
-    regression_quality,
-    unit_errors,
+from sightline.errors import SightlineError
+from sightline.metrics import ColumnKind
+from sightline.metrics.evaluation import (
+    Baseline,
+    EvaluationOptions,
+    SliceKey,
+    evaluate_slice,
+    fit_estimator,
+    infer_output_roles,
+    reference_noise,
+    reference_quality,
 )
-from sightline.metrics.segments import split_segments, top_segments
 from sightline.monitoring.clock import Clock, SystemClock
 from sightline.monitoring.config import SightlineConfig, config_for
+from sightline.monitoring.engines import Engine, SummaryPlan
+from sightline.monitoring.engines.local import LocalEngine
 from sightline.monitoring.points import (
     PointBuilder,
-    data_points,
-    estimated_points,
-    quality_points,
     service_points,
+    slice_points,
+    window_summaries,
 )
 from sightline.monitoring.references import Reference, ReferenceCache
 from sightline.monitoring.retention import horizon, kept_windows, pruned
 from sightline.monitoring.rollups import coarser, rollup_window
+from sightline.monitoring.sources import StoreSource
 from sightline.schema import (
     ColumnRole,
     JobRun,
@@ -90,21 +95,12 @@ def monitored_columns(
     return kinds
 
 
-@dataclass(frozen=True)
-class _Slice:
-    table: pa.Table
-    version: str = ""
-    segment_key: str = ""
-    segment_value: str = ""
-    reference: Reference | None = None  # a segment's own part of the reference
-
-
 class JobRunner:
     """Runs windows of models, recording each run; the model configuration says what to compute.
 
     Safe to call from several threads: the scheduler and on-demand runs share one lock, so the
     same window is never computed twice at once. ``on_window`` is called after every run (the
-    alerting hook).
+    alerting hook). ``engine`` summarizes the windows (default: the local engine).
     """
 
     def __init__(
@@ -117,8 +113,10 @@ class JobRunner:
         clock: Clock | None = None,
         label_lookback: timedelta = timedelta(days=30),
         retention: timedelta | None = None,
+        engine: Engine | None = None,
     ):
         self.predictions = predictions
+        self.engine: Engine = engine or LocalEngine()
         self.retention = retention
         self.clock = clock or SystemClock()
         self.metrics = metrics
@@ -374,171 +372,128 @@ class JobRunner:
             points.append(point("event_count", 0.0, 0))
             self.metrics.replace_window(model, monitor.name, window, points)
             return "no_data", 0
-        current = self.predictions.read_window(model, window)
-        if current.num_rows == 0:
+        config = self.config(model)
+        plan = self.plan(schema, config, monitor, window)
+        slices = self.engine.summarize(StoreSource(self.predictions, model), window, plan)
+        if not slices or slices[0].n_rows == 0:
             points.append(point("row_count", 0.0, 0))
             self.metrics.replace_window(model, monitor.name, window, points)
             return "no_data", 0
-        config = self.config(model)
         reference = self.references.get(schema, monitor.reference, window)
+        options = evaluation_options(schema, monitor, summaries=reference.pinned)
         summaries: list[WindowSummary] = []
         insufficient = True
-        for part in self._slices(current, monitor, reference):
-            ref = part.reference or reference
-            if part.version and monitor.reference.kind == "previous_version":
-                ref = self.references.get(schema, monitor.reference, window, part.version)
-            stamp = PointBuilder(
-                model, monitor.name, window, part.version, part.segment_key, part.segment_value
+        for part in slices:
+            baseline = plan.baseline(part.key)
+            stamp = PointBuilder(model, monitor.name, window, *part.key)
+            result = evaluate_slice(
+                baseline,
+                part,
+                options,
+                mapping=lambda table: self._window_mapping(schema, config, table),
             )
-            slice_points, slice_summaries, checked = self._slice(
-                stamp, schema, config, monitor, ref, part.table, reference
-            )
-            points += slice_points
-            summaries += slice_summaries
-            insufficient = insufficient and not checked
+            for note in result.notes:
+                log.warning("model '%s', %s: %s", model, window, note)
+            points += slice_points(stamp, result, baseline, monitor)
+            summaries += window_summaries(stamp, result, baseline.source)
+            insufficient = insufficient and not result.checked
         self.metrics.replace_window(model, monitor.name, window, points, summaries)
-        return ("insufficient_data" if insufficient else "ok"), current.num_rows
+        return ("insufficient_data" if insufficient else "ok"), slices[0].n_rows
 
-    def _slices(self, table: pa.Table, monitor: Monitor, reference: Reference) -> list[_Slice]:
-        slices = [_Slice(table)]
-        versions = sorted(v for v in pc.unique(table.column("model_version")).to_pylist() if v)
-        for version in versions:
-            rows = table.filter(pc.equal(table.column("model_version"), version))
-            slices.append(_Slice(rows, version))
-        for column in monitor.segments:
-            if column not in table.column_names:
-                continue
-            in_reference = column in reference.table.column_names
-            values = (
-                reference.top_segments(column, monitor.top_segments)
-                if in_reference
-                else top_segments(table, column, monitor.top_segments)
-            )
-            for value, part in split_segments(table, column, values).items():
-                # Each segment is compared with the same segment of the reference.
-                own = reference.segment(column, value, monitor.top_segments)
-                slices.append(_Slice(part, "", column, value, own))
-        return slices
+    def plan(
+        self, schema: ModelSchema, config: ModelConfig, monitor: Monitor, window: Window
+    ) -> SummaryPlan:
+        """What the engine summarizes of ``window``, against the monitor's reference (resolved
+        only when the window has rows): all rows, each model version (against the previous
+        version's data for a ``previous_version`` reference), each segment (against the same
+        segment of the reference)."""
+        kinds = monitored_columns(schema, config)
+        resolved: dict[str, Reference] = {}
 
-    def _slice(
+        def reference(version: str = "") -> Reference:
+            if version not in resolved:
+                resolved[version] = self.references.get(schema, monitor.reference, window, version)
+            return resolved[version]
+
+        def baseline(key: SliceKey) -> Baseline:
+            whole = reference()
+            own = whole
+            if key.model_version and monitor.reference.kind == "previous_version":
+                own = reference(key.model_version)
+            elif key.segment_key:
+                own = whole.segment(key.segment_key, key.segment_value, monitor.top_segments)
+            return self._baseline(schema, config, kinds, own, whole)
+
+        def segment_values(column: str) -> list[str] | None:
+            whole = reference()
+            if column not in whole.table.column_names:
+                return None  # the window's own largest values
+            return whole.top_segments(column, monitor.top_segments)
+
+        return SummaryPlan(
+            kinds,
+            baseline,
+            segments=monitor.segments,
+            segment_values=segment_values,
+            top_segments=monitor.top_segments,
+        )
+
+    def _baseline(
         self,
-        point: PointBuilder,
         schema: ModelSchema,
         config: ModelConfig,
-        monitor: Monitor,
+        kinds: dict[str, ColumnKind],
         reference: Reference,
-        table: pa.Table,
         whole: Reference,
-    ) -> tuple[list[MetricPoint], list[WindowSummary], bool]:
-        """The points of one slice against its ``reference``; ``whole`` is the monitor's
-        reference (all its rows), whose labels give the quality metrics' noise."""
-        points: list[MetricPoint] = []
-        summaries: list[WindowSummary] = []
-        columns = {
-            name: kind
-            for name, kind in monitored_columns(schema, config).items()
-            if name in reference.table.column_names and name in table.column_names
-        }
-        checked = False
-        if monitor.computes("drift") or monitor.computes("data_quality"):
-            profile = reference.profile(columns, config.bounds)
-            report = compare_tables(
-                profile,
-                table,
-                columns,
-                methods=monitor.methods,
-                thresholds=monitor.thresholds,
-                min_rows=monitor.min_rows,
-                drift_share=monitor.drift_share,
-                summaries=reference.pinned,
-                # Schema changes of the model's own columns, never of the stored record's
-                # (ids, times): an uploaded reference has no such columns.
-                schema_columns={c.name for c in schema.columns()},
-            )
-            checked = report.share_of_drifted_columns is not None or not monitor.computes("drift")
-            points += data_points(
-                point,
-                report,
-                reference.source,
-                drift=monitor.computes("drift"),
-                quality=monitor.computes("data_quality"),
-            )
-            for name, column in report.columns.items():
-                if column.summary is not None:
-                    summaries.append(
-                        WindowSummary(
-                            point.model,
-                            point.monitor,
-                            point.window.granularity,
-                            point.window.start,
-                            point.window.end,
-                            name,
-                            reference.source,
-                            column.summary.to_dict(),
-                            point.model_version,
-                            point.segment_key,
-                            point.segment_value,
-                        )
-                    )
-        else:
-            points.append(point("row_count", table.num_rows, table.num_rows))
-            checked = True
-        mapping = self._mapping(schema, config, reference, table)
-        realized = None
-        # The reference's own quality: the baseline a window's quality is judged against.
-        baseline = _reference_quality(mapping, reference)
-        if monitor.computes("model_quality") and "target" in table.column_names:
-            realized = _realized(mapping, table)
-            # Noise per row from the whole reference, once per pinned reference (a moving
-            # one changes every window: too dear to bootstrap each time; no noise then).
-            noise = {}
-            if realized is not None and whole.pinned:
-                noise = _reference_noise(mapping, whole)
-            points += quality_points(point, realized, table, baseline, noise)
-        if monitor.computes("estimated_quality") and mapping is not None:
-            estimator = _estimator(mapping, reference)
-            if estimator is not None and mapping.prediction_score in table.column_names:
-                label = mapping.prediction_label
-                estimate = estimator.estimate(
-                    table.column(mapping.prediction_score),
-                    predicted=table.column(label)
-                    if label and label in table.column_names
-                    else None,
-                )
-                classification = realized if isinstance(realized, ClassificationQuality) else None
-                points += estimated_points(point, estimate, classification, baseline)
-        return points, summaries, checked
+    ) -> Baseline:
+        """The baseline of one slice from its ``reference``; ``whole`` is the monitor's
+        reference (all its rows), whose labels give the quality metrics' noise. Every part is
+        prepared once per reference."""
+        columns = {n: k for n, k in kinds.items() if n in reference.table.column_names}
+        profile = reference.profile(columns, config.bounds)
+        mapping = self._reference_mapping(schema, config, reference)
+        if mapping is None:
+            return Baseline(profile, reference.source)
+        key = (
+            mapping.task,
+            mapping.prediction_score,
+            mapping.prediction_label,
+            repr(mapping.positive_label),
+        )
+        quality = reference.derived(
+            ("quality", *key),
+            lambda: reference_quality(mapping, reference.table, reference.source),
+        )
+        # Noise per row from the whole reference, once per pinned reference (a moving one
+        # changes every window: too dear to bootstrap each time; no noise then).
+        noise: dict[str, float] = {}
+        if whole.pinned:
+            noise = whole.derived(("noise", *key), lambda: reference_noise(mapping, whole.table))
+        estimator = reference.derived(
+            ("cbpe", mapping.prediction_score, mapping.positive_label),
+            lambda: fit_estimator(mapping, reference.table),
+        )
+        return Baseline(profile, reference.source, mapping, quality, noise, estimator)
 
-    def _mapping(
-        self, schema: ModelSchema, config: ModelConfig, reference: Reference, table: pa.Table
+    def _given_roles(self, config: ModelConfig) -> ColumnMapping:
+        return ColumnMapping(
+            numerical_features=(),
+            categorical_features=(),
+            target="target",
+            prediction_score=config.prediction_score,
+            prediction_label=config.prediction_label,
+            positive_label=config.positive_label,
+            task=config.task,
+        )
+
+    def _reference_mapping(
+        self, schema: ModelSchema, config: ModelConfig, reference: Reference
     ) -> ColumnMapping | None:
-        """Which outputs are the score and the label, the task and the positive label."""
-        outputs = [name for name in schema.output_names if name in table.column_names]
+        """Which outputs are the score and the label, the task and the positive label, from
+        the reference's labelled rows (once per reference)."""
+        outputs = [name for name in schema.output_names if name in reference.table.column_names]
         if not outputs or schema.target is None:
             return None
-
-        def infer(source: pa.Table) -> ColumnMapping | None:
-            if "target" not in source.column_names:
-                return None
-            labelled = source.filter(pc.is_valid(source.column("target")))
-            if labelled.num_rows == 0:
-                return None
-            present = [n for n in outputs if n in labelled.column_names]
-            given = ColumnMapping(
-                numerical_features=(),
-                categorical_features=(),
-                target="target",
-                prediction_score=config.prediction_score,
-                prediction_label=config.prediction_label,
-                positive_label=config.positive_label,
-                task=config.task,
-            )
-            try:
-                return infer_mapping(labelled.select([*present, "target"]), given)
-            except SightlineError as error:
-                log.warning("model '%s': cannot tell its outputs' roles: %s", schema.model, error)
-                return None
-
         key = (
             "mapping",
             tuple(outputs),
@@ -547,89 +502,37 @@ class JobRunner:
             config.prediction_label,
             repr(config.positive_label),
         )
-        # From the reference's labelled rows (once per reference), else from the window's own:
-        # each time, since a window's labels may come later than the window.
-        mapping: ColumnMapping | None = reference.derived(key, lambda: infer(reference.table))
-        return mapping if mapping is not None else infer(table)
-
-
-def _realized(mapping: ColumnMapping | None, table: pa.Table) -> Any:
-    if mapping is None or not mapping.target:
-        return None
-    labelled = table.filter(pc.is_valid(table.column("target")))
-    if labelled.num_rows == 0:
-        return None
-    label = mapping.prediction_label if mapping.prediction_label in table.column_names else None
-    score = mapping.prediction_score if mapping.prediction_score in table.column_names else None
-    try:
-        if mapping.task == "regression":
-            return (
-                regression_quality(table.column("target"), table.column(label)) if label else None
-            )
-        if label is None and score is None:
-            return None
-        return classification_quality(
-            table.column("target"),
-            predicted=table.column(label) if label else None,
-            scores=table.column(score) if score else None,
-            positive_label=mapping.positive_label,
+        mapping: ColumnMapping | None = reference.derived(
+            key, lambda: infer_output_roles(reference.table, outputs, self._given_roles(config))
         )
-    except SightlineError as error:
-        raise ComputeError(f"model quality cannot be computed: {error}") from None
+        return mapping
 
-
-def _reference_quality(mapping: ColumnMapping | None, reference: Reference) -> Any:
-    """The realized quality of the reference's labelled rows (None without labels)."""
-    if mapping is None or "target" not in reference.table.column_names:
-        return None
-
-    def compute() -> Any:
-        try:
-            return _realized(mapping, reference.table)
-        except ComputeError as error:
-            log.info("no reference quality from %s: %s", reference.source, error)
+    def _window_mapping(
+        self, schema: ModelSchema, config: ModelConfig, table: pa.Table
+    ) -> ColumnMapping | None:
+        """The roles from a window's own labelled rows, when the reference cannot tell them:
+        each time, since a window's labels may come later than the window."""
+        outputs = [name for name in schema.output_names if name in table.column_names]
+        if not outputs or schema.target is None:
             return None
-
-    key = ("quality", mapping.task, mapping.prediction_score, mapping.prediction_label)
-    return reference.derived((*key, repr(mapping.positive_label)), compute)
+        return infer_output_roles(table, outputs, self._given_roles(config))
 
 
-def _reference_noise(mapping: ColumnMapping | None, reference: Reference) -> dict[str, float]:
-    """Each quality metric's sampling noise at one row, bootstrapped from the reference's
-    labelled rows (see :func:`sightline.metrics.unit_errors`); empty without labels."""
-    if mapping is None or "target" not in reference.table.column_names:
-        return {}
-
-    def compute() -> dict[str, float]:
-        table = reference.table
-        labelled = table.filter(pc.is_valid(table.column("target")))
-
-        def metrics(rows: Any) -> dict[str, Any]:
-            quality = _realized(mapping, labelled.take(rows))
-            return quality.to_dict() if quality is not None else {}
-
-        return unit_errors(metrics, labelled.num_rows)
-
-    key = ("noise", mapping.task, mapping.prediction_score, mapping.prediction_label)
-    noise: dict[str, float] = reference.derived((*key, repr(mapping.positive_label)), compute)
-    return noise
-
-
-def _estimator(mapping: ColumnMapping, reference: Reference) -> CBPE | None:
-    score = mapping.prediction_score
-    if mapping.task != "classification" or not score:
-        return None
-    table = reference.table
-    if score not in table.column_names or "target" not in table.column_names:
-        return None
-
-    def fit() -> CBPE | None:
-        positive = 1 if mapping.positive_label is None else mapping.positive_label
-        try:
-            return CBPE.fit(table.column(score), table.column("target"), positive_label=positive)
-        except SightlineError as error:
-            log.info("no CBPE estimate from reference %s: %s", reference.source, error)
-            return None
-
-    estimator: CBPE | None = reference.derived(("cbpe", score, mapping.positive_label), fit)
-    return estimator
+def evaluation_options(
+    schema: ModelSchema, monitor: Monitor, *, summaries: bool = False
+) -> EvaluationOptions:
+    """The evaluation a monitor asks for on the slices of a model's windows."""
+    return EvaluationOptions(
+        drift=monitor.computes("drift"),
+        data_quality=monitor.computes("data_quality"),
+        model_quality=monitor.computes("model_quality"),
+        estimated_quality=monitor.computes("estimated_quality"),
+        methods=monitor.methods,
+        thresholds=monitor.thresholds,
+        min_rows=monitor.min_rows,
+        drift_share=monitor.drift_share,
+        # Schema changes of the model's own columns, never of the stored record's (ids,
+        # times): an uploaded reference has no such columns.
+        schema_columns=frozenset(c.name for c in schema.columns()),
+        summaries=summaries,
+    )

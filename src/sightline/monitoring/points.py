@@ -48,7 +48,9 @@ from sightline.metrics import (
     EstimatedQuality,
     RegressionQuality,
 )
-from sightline.schema import MetricPoint, Window
+from sightline.metrics.evaluation import Baseline, LabelStats, SliceEvaluation
+from sightline.schema import MetricPoint, Window, WindowSummary
+from sightline.schema.monitors import Monitor
 
 __all__ = [
     "CLASSIFICATION_METRICS",
@@ -59,6 +61,8 @@ __all__ = [
     "estimated_points",
     "quality_points",
     "service_points",
+    "slice_points",
+    "window_summaries",
 ]
 
 CLASSIFICATION_METRICS = (
@@ -196,7 +200,7 @@ def _is_test(column: Any) -> bool:
 def quality_points(
     point: PointBuilder,
     quality: ClassificationQuality | RegressionQuality | None,
-    table: pa.Table,
+    labels: LabelStats,
     reference: ClassificationQuality | RegressionQuality | None = None,
     noise: Mapping[str, float] | None = None,
 ) -> list[MetricPoint]:
@@ -205,33 +209,18 @@ def quality_points(
     alert rules that compare with the reference, and its ``standard_error`` at the slice's
     number of labelled rows from ``noise`` (per metric at one row, see
     :func:`sightline.metrics.unit_errors`): how far the value may stray by chance alone."""
-    n = table.num_rows
-    labelled = table.filter(pc.is_valid(table.column("target"))) if n else table
-    points = [
-        point(
-            "label_coverage", labelled.num_rows / n if n else None, n, n_labelled=labelled.num_rows
-        )
-    ]
-    if labelled.num_rows and "feedback_ts" in labelled.column_names:
-        delay = pc.drop_null(
-            pc.divide(
-                pc.cast(
-                    pc.subtract(labelled.column("feedback_ts"), labelled.column("ts")), pa.int64()
-                ),
-                1e6,
-            )
-        )
-        if len(delay):
-            p50, p95 = pc.quantile(delay, q=[0.5, 0.95]).to_pylist()
-            points.append(point("label_delay_p50", p50, len(delay), unit="seconds"))
-            points.append(point("label_delay_p95", p95, len(delay), unit="seconds"))
+    n, n_labelled = labels.n_rows, labels.n_labelled
+    points = [point("label_coverage", labels.coverage, n, n_labelled=n_labelled)]
+    if labels.n_delays:
+        points.append(point("label_delay_p50", labels.delay_p50, labels.n_delays, unit="seconds"))
+        points.append(point("label_delay_p95", labels.delay_p95, labels.n_delays, unit="seconds"))
     if quality is None:
         return points
     values = quality.to_dict()
     names = (
         CLASSIFICATION_METRICS if isinstance(quality, ClassificationQuality) else REGRESSION_METRICS
     )
-    common = {"n_labelled": labelled.num_rows, "notes": values.get("notes", [])}
+    common = {"n_labelled": n_labelled, "notes": values.get("notes", [])}
     baseline = reference.to_dict() if reference is not None else {}
     for metric in names:
         value = values.get(metric)
@@ -240,15 +229,15 @@ def quality_points(
         extra: dict[str, Any] = {}
         if baseline.get(metric) is not None:
             extra["reference_value"] = baseline[metric]
-        if noise and noise.get(metric) is not None and labelled.num_rows:
-            extra["standard_error"] = noise[metric] / math.sqrt(labelled.num_rows)
+        if noise and noise.get(metric) is not None and n_labelled:
+            extra["standard_error"] = noise[metric] / math.sqrt(n_labelled)
         if metric == "accuracy":
             extra |= {
                 "confusion_matrix": values.get("confusion_matrix"),
                 "labels": values.get("labels"),
                 "positive_label": values.get("positive_label"),
             }
-        points.append(point(metric, value, labelled.num_rows, **common, **extra))
+        points.append(point(metric, value, n_labelled, **common, **extra))
     return points
 
 
@@ -343,3 +332,54 @@ def service_points(point: PointBuilder, window: Window, events: pa.Table) -> lis
     for version in sorted(v for v in pc.unique(versions).to_pylist() if v):
         points += health(events.filter(pc.equal(versions, version)), "", version)
     return points
+
+
+def slice_points(
+    point: PointBuilder, result: SliceEvaluation, baseline: Baseline, monitor: Monitor
+) -> list[MetricPoint]:
+    """Every point of one evaluated slice, as the monitor's suites say."""
+    if result.data is not None:
+        points = data_points(
+            point,
+            result.data,
+            baseline.source,
+            drift=monitor.computes("drift"),
+            quality=monitor.computes("data_quality"),
+        )
+    else:
+        points = [point("row_count", result.n_rows, result.n_rows)]
+    if result.labels is not None:
+        points += quality_points(
+            point, result.realized, result.labels, baseline.quality, baseline.noise
+        )
+    if result.estimated is not None:
+        classification = (
+            result.realized if isinstance(result.realized, ClassificationQuality) else None
+        )
+        points += estimated_points(point, result.estimated, classification, baseline.quality)
+    return points
+
+
+def window_summaries(
+    point: PointBuilder, result: SliceEvaluation, reference: str
+) -> list[WindowSummary]:
+    """The mergeable column summaries of one evaluated slice, kept for roll-ups."""
+    if result.data is None:
+        return []
+    return [
+        WindowSummary(
+            point.model,
+            point.monitor,
+            point.window.granularity,
+            point.window.start,
+            point.window.end,
+            name,
+            reference,
+            column.summary.to_dict(),
+            point.model_version,
+            point.segment_key,
+            point.segment_value,
+        )
+        for name, column in result.data.columns.items()
+        if column.summary is not None
+    ]
