@@ -32,7 +32,7 @@ def test_the_built_in_engines_come_from_entry_points() -> None:
 
 
 def test_an_unknown_engine_or_option_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="unknown engine 'nope'; use one of: .*local"):
+    with pytest.raises(ConfigError, match=r"unknown engine 'nope'; use one of: .*local"):
         open_engine("nope")
     with pytest.raises(ConfigError, match="engine 'local' does not take these options"):
         open_engine("local", {"colour": "blue"})
