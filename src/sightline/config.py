@@ -122,6 +122,25 @@ class Settings:
     report_max_rows: int = setting(
         5_000_000, "Most predictions one report reads; a longer range is refused.", minimum=1
     )
+    prometheus_max_columns: int = setting(
+        100,
+        "Most columns of a model's monitor whose metrics /metrics exports (the first by name); "
+        "the others are counted in sightline_export_omitted. Bounds the series per model.",
+        minimum=0,
+    )
+    prometheus_max_slices: int = setting(
+        5,
+        "Most slices (model versions, segments, event names) of a model's monitor exported at "
+        "/metrics besides all data (the largest by rows).",
+        minimum=0,
+    )
+    prometheus_refresh_interval: float = setting(
+        30.0,
+        "Seconds between two re-reads of the latest metric points and the outbox for "
+        "/metrics (windows this process computes are taken when written; 0: only those, "
+        "and one read at start).",
+        minimum=0,
+    )
     log_level: str = setting(
         "info",
         "Log level of the server: debug, info, warning, error.",

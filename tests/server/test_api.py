@@ -778,9 +778,11 @@ def test_service_events_become_health_metrics_and_live_counters(client: TestClie
     assert health[("latency_p99", "predict")] == pytest.approx(99.01)
 
     text = client.get("/metrics").text
-    assert 'sightline_events_total{kind="predict",model="churn",version=""} 100.0' in text
-    assert 'sightline_event_errors_total{kind="predict",model="churn",version=""} 10.0' in text
-    assert 'sightline_records_total{kind="prediction",model="churn",version=""} 40.0' in text
+    labels = 'event="predict",model="churn",version="unversioned"'
+    assert f"sightline_events_total{{{labels}}} 100.0" in text
+    assert f"sightline_event_errors_total{{{labels}}} 10.0" in text
+    records = 'kind="prediction",model="churn",version="unversioned"'
+    assert f"sightline_records_total{{{records}}} 40.0" in text
     assert "sightline_event_latency_seconds_bucket" in text
     assert "sightline_ingest_request_duration_seconds_count" in text
 

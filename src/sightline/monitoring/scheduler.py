@@ -70,6 +70,10 @@ class Scheduler:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._watermarks: dict[tuple[str, str], datetime] = {}
         self._pruned_at: datetime | None = None
+        #: Whether this process held the lease at its last pass, and when that pass was (what
+        #: ``/metrics`` reports as the scheduler's state).
+        self.leader = False
+        self.last_pass: datetime | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -157,7 +161,9 @@ class Scheduler:
         lease)."""
         now = self.clock.now()
         lease_time = timedelta(seconds=max(3 * self.interval, 300))
-        if not self.runner.metrics.acquire_lease(LEASE, self.owner, lease_time, now):
+        self.last_pass = now
+        self.leader = self.runner.metrics.acquire_lease(LEASE, self.owner, lease_time, now)
+        if not self.leader:
             log.debug("another scheduler holds the lease; skipping this pass")
             return []
         runs: list[JobRun] = []
@@ -198,6 +204,11 @@ class Scheduler:
                 ", ".join(f"{n:,} {kind}" for kind, n in counts.items() if n),
             )
         return counts
+
+    @property
+    def running(self) -> bool:
+        """Whether the background thread is passing over the models."""
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
         if self._thread is not None or self.interval <= 0:

@@ -93,8 +93,12 @@ def healthz() -> dict[str, str]:
 
 @router.get("/metrics", tags=["service"], response_class=Response)
 def metrics(request: Request) -> Response:
-    """Live counters and latency histograms in the Prometheus text format."""
-    return Response(services(request).live.render(), media_type=live_metrics.CONTENT_TYPE)
+    """Everything in the Prometheus text format: the collector's live counters and latency
+    histograms, the latest metric points of every model, job health, scheduler and alerting
+    state, build info and process metrics (see docs/prometheus-grafana.md)."""
+    svc = services(request)
+    body = svc.live.render() + svc.exporter.render()
+    return Response(body, media_type=live_metrics.CONTENT_TYPE)
 
 
 @router.post("/v1/ingest", tags=["ingest"])

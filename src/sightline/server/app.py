@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -42,6 +43,7 @@ from sightline.server import (
     monitoring_api,
     reports_api,
 )
+from sightline.server.exporter import Exporter
 from sightline.server.ingest import Ingestor
 from sightline.server.live_metrics import LiveMetrics
 from sightline.store import (
@@ -81,6 +83,7 @@ class Services:
     live: LiveMetrics
     config: SightlineConfig
     alerting: Alerting
+    exporter: Exporter
 
 
 def create_app(
@@ -130,9 +133,7 @@ def create_app(
                 settings.retention_days,
                 settings.label_lookback_days,
             )
-        runner = JobRunner.from_settings(
-            settings, predictions, metrics, config, clock=clock, on_window=alerting.on_window
-        )
+        runner = JobRunner.from_settings(settings, predictions, metrics, config, clock=clock)
         scheduler = Scheduler(
             runner,
             clock=clock,
@@ -141,6 +142,13 @@ def create_app(
             lookback=timedelta(days=settings.label_lookback_days),
             interval=settings.schedule_interval,
         )
+        exporter = Exporter(settings, runner, scheduler, alerting, clock=clock)
+
+        def on_window(*args: Any) -> None:  # after each window: alert rules, then /metrics
+            alerting.on_window(*args)
+            exporter.on_window(*args)
+
+        runner.on_window = on_window
         app.state.services = Services(
             settings,
             predictions,
@@ -151,6 +159,7 @@ def create_app(
             LiveMetrics(),
             config,
             alerting=alerting,
+            exporter=exporter,
         )
         app.state.reports = reports = reports_api.ReportService(
             settings, report_schedules, app.state.services, clock=clock,
@@ -160,9 +169,11 @@ def create_app(
             scheduler.start()
             alerting.start()
             reports.start()
+        exporter.start()  # /metrics: read the stores now, then every refresh interval
         try:
             yield
         finally:
+            exporter.stop()
             reports.stop()
             scheduler.stop()
             alerting.stop()

@@ -4,7 +4,8 @@ Prometheus text format.
 Computed as data arrives (the push side of the design): records accepted, duplicated and
 quarantined per model, version and kind; service events and their errors per model, version and
 event name; the latency of service events and of ingest requests. Labels stay low-cardinality:
-past a bound, new label values are counted under ``other``.
+past a bound, new label values are counted under ``other``; none is empty (a record without a
+model version counts under ``version="unversioned"``).
 
     >>> live = LiveMetrics()
     >>> live.observe_request("json", 0.004)
@@ -27,11 +28,13 @@ from prometheus_client import (
 from sightline.schema.records import KINDS
 from sightline.server.ingest import IngestResult
 
-__all__ = ["CONTENT_TYPE", "MAX_LABEL_VALUES", "LiveMetrics"]
+__all__ = ["CONTENT_TYPE", "MAX_LABEL_VALUES", "UNVERSIONED", "LiveMetrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 #: Most distinct models, versions and event names tracked (each); the rest are ``other``.
 MAX_LABEL_VALUES = 100
+#: The ``version`` label of records that name no model version (label values are never empty).
+UNVERSIONED = "unversioned"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -41,10 +44,13 @@ class LiveMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        labels = ("model", "version", "kind")
         self.records = Counter(
-            "sightline_records", "Records accepted by the collector.", labels, registry=r
+            "sightline_records",
+            "Records accepted by the collector, by kind (prediction, feedback, event).",
+            ("model", "version", "kind"),
+            registry=r,
         )
+        labels = ("model", "version", "event")
         self.duplicates = Counter(
             "sightline_records_duplicate",
             "Records received again (a retry) and not stored twice.",
@@ -57,7 +63,7 @@ class LiveMetrics:
             registry=r,
         )
         self.events = Counter(
-            "sightline_events", "Service events, by event name (kind).", labels, registry=r
+            "sightline_events", "Service events, by event name.", labels, registry=r
         )
         self.event_errors = Counter(
             "sightline_event_errors", "Service events that failed.", labels, registry=r
@@ -79,10 +85,12 @@ class LiveMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self._seen: dict[str, set[str]] = {"model": set(), "version": set(), "kind": set()}
+        self._seen: dict[str, set[str]] = {"model": set(), "version": set(), "event": set()}
         self._lock = threading.Lock()
 
     def _label(self, name: str, value: str) -> str:
+        if not value and name == "version":
+            return UNVERSIONED
         seen = self._seen[name]
         if value in seen:
             return value
@@ -107,7 +115,7 @@ class LiveMetrics:
             labels = (
                 self._label("model", event.model),
                 self._label("version", event.model_version),
-                self._label("kind", event.name),
+                self._label("event", event.name),
             )
             self.records.labels(labels[0], labels[1], "event").inc()
             self.events.labels(*labels).inc()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -52,6 +53,9 @@ class Outbox:
         self.store = store
         self.policy = policy
         self.notifiers = dict(notifiers)
+        #: Delivery attempts of this process by (channel, outcome: delivered, retrying,
+        #: failed), what ``/metrics`` counts.
+        self.attempts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
 
     @staticmethod
@@ -86,6 +90,8 @@ class Outbox:
                 else:
                     retrying += 1
                     down.add(entry.channel)
+                result = "retrying" if outcome.status == "pending" else outcome.status
+                self.attempts[entry.channel, result] += 1
         return Delivery(delivered, retrying, failed)
 
     def _attempt(self, entry: OutboxEntry, now: datetime) -> OutboxEntry:
